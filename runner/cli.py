@@ -1,0 +1,238 @@
+"""The pdrun command line: parses, then calls the library. Recipes become subcommands."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+
+from runner import config as pdconfig
+from runner import log as pdlog
+from runner.errors import PdrunError, UsageError
+from runner.plugins import Registry, load_registry, suggest
+from runner.recipe import Param, Recipe
+from runner.report import FORMATS, render, table
+
+log = structlog.get_logger()
+
+
+def _demo_app() -> Any:
+    from runner.sandbox import demo_app
+
+    return demo_app()
+
+
+@dataclass
+class Environment:
+    """What the CLI takes from its surroundings; tests pass their own as click's `obj`."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    cwd: Path = field(default_factory=Path.cwd)
+    sandbox_app: Callable[[], Any] = _demo_app
+    _registry: Registry | None = None
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = load_registry()
+            for plugin in self._registry.broken:
+                log.warning("plugin.broken", plugin=plugin.name, source=plugin.source, error=plugin.error)
+        return self._registry
+
+    def config(self, path: Path | None) -> pdconfig.Config:
+        """Load the configuration and apply its [logging] table."""
+        config = pdconfig.load(path, self.environ, self.cwd)
+        pdlog.configure(format=config.logging.format, level=config.logging.level)
+        return config
+
+
+def _env() -> Environment:
+    return click.get_current_context().ensure_object(Environment)
+
+
+class PdrunGroup(click.Group):
+    """Built-in commands first, then every registered recipe as a command of its own."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        pdlog.configure()
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PdrunError as exc:
+            click.echo(f"pdrun: error: {pdlog.redact(str(exc))}", err=True)
+            ctx.exit(exc.exit_code)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(ctx.ensure_object(Environment).registry().recipes)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        builtin = super().get_command(ctx, name)
+        if builtin is not None:
+            return builtin
+        recipe = ctx.ensure_object(Environment).registry().recipes.get(name)
+        return _recipe_command(recipe) if recipe else None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0]
+        if not name.startswith("-") and self.get_command(ctx, name) is None:
+            raise UsageError(
+                f"no command or recipe named {name!r}{suggest(name, self.list_commands(ctx))};"
+                " 'pdrun list' shows the recipes"
+            )
+        return super().resolve_command(ctx, args)
+
+
+CONFIG_HELP = "Configuration file (default: $PDRUN_CONFIG, then ./config.toml)."
+
+
+@click.group(cls=PdrunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pdrun", prog_name="pdrun")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """pdrun runs automation recipes against a PagerDuty account.
+
+    Run a recipe with `pdrun RECIPE [OPTIONS]`; `pdrun list` shows them all and
+    `pdrun describe RECIPE` explains one. Try any recipe on the built-in
+    sandbox account with --sandbox.
+
+    Exit codes: 0 ran clean, 1 ran and reported findings, 2 usage or
+    configuration error, 3 the run failed.
+    """
+    ctx.ensure_object(Environment)
+    ctx.meta["config_path"] = config_path
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def list_recipes(fmt: str) -> None:
+    """List the recipes every plugin provides."""
+    recipes = sorted(_env().registry().recipes.values(), key=lambda r: r.name)
+    if fmt == "json":
+        rows = [
+            {"name": r.name, "summary": r.summary, "writes": r.writes, "tags": list(r.tags), "plugin": r.plugin}
+            for r in recipes
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    rows = [(r.name, "writes" if r.writes else "reads", ",".join(r.tags), r.summary) for r in recipes]
+    click.echo(table(rows, ("recipe", "kind", "tags", "summary")))
+
+
+@cli.command()
+@click.argument("name")
+def describe(name: str) -> None:
+    """Show what a recipe does and the parameters it takes."""
+    recipe = _env().registry().get(name)
+    lines = [f"{recipe.name}: {recipe.summary}", ""]
+    if recipe.description:
+        lines += [recipe.description, ""]
+    lines.append(f"plugin: {recipe.plugin}   kind: {'writes' if recipe.writes else 'reads'}   tags: {', '.join(recipe.tags) or '-'}")
+    if recipe.params:
+        rows = [(p.flag, _type_label(p), _default_label(p), p.help) for p in recipe.params]
+        lines += ["", "parameters:", table(rows, ("option", "type", "default", "help"))]
+    if recipe.one_of:
+        lines.append("needs at least one of: " + ", ".join(recipe.param(n).flag for n in recipe.one_of))
+    lines += ["", f"Defaults may be set in config.toml under [recipes.{recipe.name}], keyed by parameter name."]
+    click.echo("\n".join(lines))
+
+
+def _type_label(p: Param) -> str:
+    label = "|".join(p.choices) if p.choices else p.type.__name__
+    return f"{label}, repeatable" if p.multiple else label
+
+
+def _default_label(p: Param) -> str:
+    if p.required:
+        return "(required)"
+    return "-" if p.default is None else str(p.default)
+
+
+@cli.command()
+def plugins() -> None:
+    """List loaded plugins, the recipes each provides, and any that failed to load."""
+    rows = [
+        (p.name, p.source, "ok" if p.ok else "broken", ", ".join(p.recipes) if p.ok else p.error)
+        for p in _env().registry().plugins
+    ]
+    click.echo(table(rows, ("plugin", "source", "status", "recipes / error")))
+
+
+def _param_option(p: Param) -> click.Option:
+    kind: Any = click.Choice(p.choices) if p.choices else p.type
+    required = " [required]" if p.required else ""
+    if p.type is bool:
+        name = p.flag.removeprefix("--")
+        return click.Option([f"{p.flag}/--no-{name}", p.name], default=None, help=p.help + required)
+    return click.Option([p.flag, p.name], type=kind, multiple=p.multiple, default=None, help=p.help + required)
+
+
+def _recipe_command(recipe: Recipe) -> click.Command:
+    options = [_param_option(p) for p in recipe.params]
+    options += [
+        click.Option(["--sandbox"], is_flag=True, help="Run against the built-in sandbox account, in process."),
+        click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
+        click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
+    ]
+    if recipe.writes:
+        options.append(click.Option(["--dry-run"], is_flag=True, help="Show the exact writes, make none."))
+
+    def callback(sandbox: bool, fmt: str, config_path: Path | None, dry_run: bool = False, **values: Any) -> None:
+        ctx = click.get_current_context()
+        path = config_path or ctx.find_root().meta.get("config_path")
+        code = run_command(_env(), recipe, values, config_path=path, sandbox=sandbox, fmt=fmt, dry_run=dry_run)
+        ctx.exit(code)
+
+    kind = "Writes to PagerDuty. " if recipe.writes else ""
+    return click.Command(
+        recipe.name,
+        callback=callback,
+        params=options,
+        help=f"{recipe.summary}\n\n{kind}{recipe.description}",
+        short_help=recipe.summary,
+    )
+
+
+def run_command(
+    env: Environment,
+    recipe: Recipe,
+    values: Mapping[str, Any],
+    *,
+    config_path: Path | None,
+    sandbox: bool,
+    fmt: str,
+    dry_run: bool,
+) -> int:
+    """Check everything a run needs, run it, print the result, and return the exit code."""
+    from runner.run import run_recipe
+    from runner.session import open_session
+
+    config = env.config(config_path)
+    defaults = env.registry().configured_defaults(config)
+    params = recipe.resolve_params(values, defaults.get(recipe.name, {}))
+    if recipe.writes and not config.pagerduty.from_email:
+        raise UsageError(
+            f"{recipe.name} writes to PagerDuty, which needs the email of the user acting:"
+            f" set from_email in [pagerduty] of {config.source}"
+        )
+    session = open_session(config.pagerduty, environ=env.environ, sandbox=env.sandbox_app() if sandbox else None)
+    try:
+        result = run_recipe(recipe, session=session, params=params, dry_run=dry_run)
+    finally:
+        session.close()
+    click.echo(render(result, fmt))
+    if result.error:
+        click.echo(f"pdrun: error: run failed: {result.error}", err=True)
+    return result.exit_code
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pdrun")

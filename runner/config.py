@@ -1,0 +1,129 @@
+"""Read config.toml into frozen dataclasses; every error names the file and the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, UnionType
+from typing import Any
+
+from runner.errors import ConfigError
+
+CONFIG_ENV = "PDRUN_CONFIG"
+REGION_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.com"}
+
+
+def _choice(*values: str) -> dict[str, tuple[str, ...]]:
+    return {"choices": values}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PagerDutyConfig:
+    """The `[pagerduty]` table: how to reach and authenticate to the account."""
+
+    token_env: str = "PAGERDUTY_API_TOKEN"
+    token_file: str | None = None
+    region: str = field(default="us", metadata=_choice(*REGION_URLS))
+    from_email: str | None = None
+    base_url: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 4
+
+    @property
+    def url(self) -> str:
+        return (self.base_url or REGION_URLS[self.region]).rstrip("/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggingConfig:
+    """The `[logging]` table."""
+
+    format: str = field(default="auto", metadata=_choice("auto", "json", "console"))
+    level: str = field(default="info", metadata=_choice("debug", "info", "warning", "error"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The whole configuration, and the file it came from (None for built-in defaults)."""
+
+    path: Path | None = None
+    pagerduty: PagerDutyConfig = field(default_factory=PagerDutyConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path else "built-in defaults"
+
+
+SECTIONS = {"pagerduty": PagerDutyConfig, "logging": LoggingConfig}
+
+
+def locate(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """Find the configuration file: --config, then $PDRUN_CONFIG, then ./config.toml."""
+    for path, origin in ((explicit, "--config"), (environ.get(CONFIG_ENV), f"${CONFIG_ENV}")):
+        if path:
+            path = Path(path)
+            if not path.is_file():
+                raise ConfigError(f"{path}: no such configuration file (from {origin})")
+            return path
+    default = cwd / "config.toml"
+    return default if default.is_file() else None
+
+
+def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
+    """Locate and parse the configuration; without a file, return the built-in defaults."""
+    path = locate(explicit, os.environ if environ is None else environ, cwd or Path.cwd())
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse(data, path)
+
+
+def parse(data: Mapping[str, Any], path: Path) -> Config:
+    """Check a decoded configuration document and build a Config from it."""
+    known = {*SECTIONS, "recipes"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{path}: unknown table [{key}] (known: {', '.join(sorted(known))})")
+    sections = {name: _section(cls, data.get(name, {}), path, name) for name, cls in SECTIONS.items()}
+    recipes = data.get("recipes", {})
+    if not isinstance(recipes, dict) or not all(isinstance(v, dict) for v in recipes.values()):
+        raise ConfigError(f"{path}: [recipes] must hold one table per recipe, as [recipes.<name>]")
+    frozen = MappingProxyType({name: MappingProxyType(table) for name, table in recipes.items()})
+    return Config(path=path, recipes=frozen, **sections)
+
+
+def _section(cls: type, table: Any, path: Path, name: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key, value in table.items():
+        where = f"{path}: [{name}] {key}"
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key (known: {', '.join(fields)})")
+        expected = _allowed_types(hints[key])
+        if not isinstance(value, expected) or isinstance(value, bool) and bool not in expected:
+            names = " or ".join(t.__name__ for t in expected)
+            raise ConfigError(f"{where}: expected {names}, got {value!r}")
+        choices = fields[key].metadata.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+    return cls(**table)
+
+
+def _allowed_types(hint: Any) -> tuple[type, ...]:
+    """Map a field's type hint to the TOML value types it accepts (a float also takes an int)."""
+    kinds = typing.get_args(hint) if isinstance(hint, UnionType) else (hint,)
+    return tuple(t for k in kinds if k is not type(None) for t in ((int, float) if k is float else (k,)))

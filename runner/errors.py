@@ -1,0 +1,41 @@
+"""Errors a user can fix, each carrying the exit code the CLI ends with."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+
+
+class PdrunError(Exception):
+    """Base of every error that ends in one clear line instead of a traceback."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(PdrunError):
+    """A command, parameter or recipe name is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """The configuration file or environment is wrong."""
+
+
+class RecipeError(PdrunError):
+    """A recipe could not do its job; raise it from a recipe with a message for the user."""
+
+
+class ApiError(PdrunError):
+    """PagerDuty answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TokenRejected(ApiError):
+    """PagerDuty refused the API token (401)."""

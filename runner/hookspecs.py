@@ -1,0 +1,28 @@
+"""The plugin contract: every hook pdrun calls, documented here and nowhere else.
+
+Plugins implement hooks with ``@runner.hookimpl`` and are found through the
+``pdrun`` entry-point group. Hooks are always called with keyword arguments,
+and a hook's specification only ever gains arguments, so an implementation
+may accept just the ones it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from runner.recipe import Recipe
+
+hookspec = pluggy.HookspecMarker("pdrun")
+
+
+@hookspec
+def pdrun_recipes(register: Callable[[Recipe], None]) -> None:
+    """Register recipes by calling ``register(recipe)`` once for each.
+
+    ``recipe`` is what the ``@runner.recipe`` decorator returns. A name that
+    another plugin already registered is an error naming both plugins.
+    """

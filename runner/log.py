@@ -1,0 +1,71 @@
+"""Structured logging: structlog for pdrun, the stdlib bridged in, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[redacted]"
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def add_secret(value: str) -> None:
+    """Never let `value` reach a log line, an output, or an error message."""
+    if value:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Return `text` with every registered secret replaced."""
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact_line(_logger: Any, _name: str, line: str) -> str:
+    return redact(line)
+
+
+class _PdrunHandler(logging.StreamHandler):
+    """The one handler pdrun installs on the root logger; replaced on each configure()."""
+
+
+def configure(*, format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
+    """Send structlog and stdlib logging to `stream` (stderr) as JSON lines or console text."""
+    stream = stream or sys.stderr
+    console = format == "console" or (format == "auto" and stream.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    renderer = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if console
+        else structlog.processors.JSONRenderer(sort_keys=False)
+    )
+    final = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if not console:
+        final.append(structlog.processors.format_exc_info)
+    # Redact the rendered line, so tracebacks and foreign messages are covered too.
+    final += [renderer, _redact_line]
+    handler = _PdrunHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _PdrunHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

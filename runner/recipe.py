@@ -1,0 +1,258 @@
+"""Recipes, their parameters, and what a run produces: findings, actions, results."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from runner.context import Context
+
+SEVERITIES = ("info", "warning", "error", "critical")
+PARAM_TYPES = (str, int, float, bool)
+# Options every run command has; a recipe parameter may not take these names.
+RESERVED_PARAMS = frozenset({"sandbox", "dry_run", "format", "config", "base_url", "help"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    """One declared recipe parameter: drives CLI options, describe, and config checks."""
+
+    name: str
+    type: type = str
+    help: str = ""
+    default: Any = None
+    required: bool = False
+    multiple: bool = False
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise TypeError(f"parameter {self.name!r}: type must be one of str, int, float, bool")
+        if not self.name.isidentifier():
+            raise ValueError(f"parameter {self.name!r}: name must be a Python identifier")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any, *, where: str) -> Any:
+        """Return a configured value if it fits this parameter, else raise UsageError naming `where`."""
+        values = value if self.multiple and isinstance(value, list) else [value]
+        if self.multiple and not isinstance(value, list):
+            raise UsageError(f"{where}: expected a list of {self.type.__name__}")
+        for item in values:
+            if not _fits(item, self.type):
+                raise UsageError(f"{where}: expected {self.type.__name__}, got {item!r}")
+            if self.choices and item not in self.choices:
+                raise UsageError(f"{where}: expected one of {', '.join(self.choices)}, got {item!r}")
+        return tuple(values) if self.multiple else value
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """A named automation: a function of a Context that yields findings or performs writes."""
+
+    name: str
+    func: Callable[[Context], Iterable[Finding] | None]
+    summary: str
+    description: str = ""
+    params: tuple[Param, ...] = ()
+    writes: bool = False
+    tags: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
+    check: Callable[[Mapping[str, Any]], None] | None = None
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        clashes = RESERVED_PARAMS.intersection(names)
+        if clashes:
+            raise ValueError(f"recipe {self.name!r}: parameter names reserved by pdrun: {sorted(clashes)}")
+        unknown = set(self.one_of) - set(names)
+        if unknown:
+            raise ValueError(f"recipe {self.name!r}: one_of names unknown parameters {sorted(unknown)}")
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def check_defaults(self, defaults: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+        """Check a configured `[recipes.<name>]` table: known parameter names, right types."""
+        declared = {p.name: p for p in self.params}
+        checked = {}
+        for key, value in defaults.items():
+            if key not in declared:
+                raise UsageError(
+                    f"{source}: unknown parameter {key!r} (recipe {self.name!r} takes: {', '.join(declared) or 'none'})"
+                )
+            checked[key] = declared[key].check(value, where=f"{source} {key}")
+        return checked
+
+    def resolve_params(self, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge CLI values over checked configured defaults over declared defaults; check the result.
+
+        `given` holds command-line values (None or an empty tuple when absent).
+        """
+        params: dict[str, Any] = {}
+        for p in self.params:
+            value = given.get(p.name)
+            if value is None or value == ():
+                value = defaults.get(p.name, () if p.multiple and p.default is None else p.default)
+            if p.required and (value is None or value == ()):
+                raise UsageError(f"recipe {self.name!r} needs {p.flag}")
+            params[p.name] = value
+        if self.one_of and not any(params[n] not in (None, (), False) for n in self.one_of):
+            flags = ", ".join(self.param(n).flag for n in self.one_of)
+            raise UsageError(f"recipe {self.name!r} needs at least one of {flags}")
+        if self.check is not None:
+            self.check(params)
+        return params
+
+
+def recipe(
+    name: str | None = None,
+    *,
+    params: Iterable[Param] = (),
+    writes: bool = False,
+    tags: Iterable[str] = (),
+    one_of: Iterable[str] = (),
+    check: Callable[[Mapping[str, Any]], None] | None = None,
+) -> Callable[[Callable[..., Any]], Recipe]:
+    """Declare a function as a recipe; its docstring's first line is the summary.
+
+    `one_of` names parameters of which at least one must be given; `check`
+    receives the resolved parameters before any API call and raises
+    UsageError for combinations the declarations cannot express.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Recipe:
+        doc = (func.__doc__ or "").strip()
+        summary, _, rest = doc.partition("\n")
+        return Recipe(
+            name=name or func.__name__.replace("_", "-"),
+            func=func,
+            summary=summary.strip(),
+            description=inspect.cleandoc(rest) if rest.strip() else "",
+            params=tuple(params),
+            writes=writes,
+            tags=tuple(tags),
+            one_of=tuple(one_of),
+            check=check,
+        )
+
+    return decorate
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectRef:
+    """The PagerDuty object a finding or action is about."""
+
+    type: str
+    id: str
+    summary: str = ""
+    html_url: str | None = None
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
+        kind = str(obj.get("type", "")).removesuffix("_reference")
+        summary = obj.get("summary") or obj.get("name") or obj.get("title") or ""
+        return cls(type=kind, id=str(obj["id"]), summary=str(summary), html_url=obj.get("html_url"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "summary": self.summary, "html_url": self.html_url}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """Something a recipe found, with a fingerprint that is stable across runs."""
+
+    recipe: str
+    rule: str
+    severity: str
+    message: str
+    object: ObjectRef
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+
+    @property
+    def fingerprint(self) -> str:
+        key = "\0".join((self.recipe, self.rule, self.object.type, self.object.id))
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "object": self.object.to_dict(),
+        }
+
+
+ACTION_STATUSES = ("planned", "done", "failed", "skipped")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One write a recipe made, or would make in a dry run."""
+
+    method: str
+    path: str
+    body: Any
+    status: str
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "body": self.body, "status": self.status, "error": self.error}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """Everything one run of a recipe produced."""
+
+    recipe: str
+    run_id: str
+    status: str
+    dry_run: bool
+    params: Mapping[str, Any]
+    started_at: str
+    finished_at: str
+    findings: tuple[Finding, ...] = ()
+    actions: tuple[Action, ...] = ()
+    api_calls: int = 0
+    error: str | None = None
+    duration_ms: int = field(default=0, compare=False)
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": EXIT_OK, "findings": EXIT_FINDINGS}.get(self.status, EXIT_FAILED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe,
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "findings": [f.to_dict() for f in self.findings],
+            "actions": [a.to_dict() for a in self.actions],
+            "stats": {"api_calls": self.api_calls},
+            "error": self.error,
+        }

@@ -1,0 +1,283 @@
+"""The shared PagerDuty session: one client per process, bounded retries, per-run call counts."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pagerduty
+import structlog
+
+from runner import log as pdlog
+from runner.config import PagerDutyConfig
+from runner.errors import ApiError, ConfigError, TokenRejected
+
+log = structlog.get_logger()
+
+PAGE_SIZE = 100
+CLASSIC_PAGINATION_CAP = 10_000
+MAX_BACKOFF_S = 30.0
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class CallCounter:
+    """Counts the HTTP requests made on behalf of one run, from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_calls: contextvars.ContextVar[CallCounter | None] = contextvars.ContextVar("pdrun_calls", default=None)
+
+
+class _RetryingTransport(httpx2.BaseTransport):
+    """Retry what is safe to retry, a bounded number of times, and count every attempt.
+
+    429 is retried for any method (PagerDuty did not act on the request), after
+    the `ratelimit-reset` it announces; 5xx and network errors only for reads,
+    since a write may have taken effect. Failures surface as ApiError, never as
+    httpx2.TransportError, so the client library does not retry them again.
+    """
+
+    def __init__(self, inner: httpx2.BaseTransport, *, retries: int, sleep: Callable[[float], None]) -> None:
+        self._inner = inner
+        self._retries = retries
+        self._sleep = sleep
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        target = f"{request.method} {request.url.path}"
+        for attempt in range(self._retries + 1):
+            counter = _calls.get()
+            if counter is not None:
+                counter.add()
+            last = attempt == self._retries
+            try:
+                response = self._inner.handle_request(request)
+            except httpx2.TransportError as exc:
+                if last or request.method not in READ_METHODS:
+                    raise ApiError(f"{target}: cannot reach PagerDuty ({type(exc).__name__})") from None
+                self._wait(target, attempt, reason=type(exc).__name__)
+                continue
+            status = response.status_code
+            retryable = status == 429 or (status >= 500 and request.method in READ_METHODS)
+            if not retryable:
+                return response
+            if last:
+                if status == 429:
+                    raise ApiError(f"{target}: rate limited by PagerDuty after {attempt + 1} attempts", status=429)
+                return response
+            response.read()
+            response.close()
+            self._wait(target, attempt, reason=str(status), reset=_reset_seconds(response))
+        raise AssertionError("unreachable")
+
+    def _wait(self, target: str, attempt: int, *, reason: str, reset: float | None = None) -> None:
+        delay = reset if reset is not None else min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (1 + random.random() / 2)
+        log.warning("api.retry", request=target, reason=reason, attempt=attempt + 1, delay_s=round(delay, 2))
+        self._sleep(delay)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _reset_seconds(response: httpx2.Response) -> float | None:
+    for header in ("ratelimit-reset", "retry-after"):
+        value = response.headers.get(header)
+        if value:
+            try:
+                return min(MAX_BACKOFF_S * 2, max(0.0, float(value)))
+            except ValueError:
+                return None
+    return None
+
+
+class _PlainHttpTransport(httpx2.HTTPTransport):
+    """Reach an http:// endpoint (a local sandbox) although the client only accepts https:// base URLs."""
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.url = request.url.copy_with(scheme="http")
+        return super().handle_request(request)
+
+
+class Session:
+    """The one authenticated PagerDuty session every recipe of a process shares."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        token_source: str,
+        url: str,
+        from_email: str | None,
+        timeout: float,
+        retries: int,
+        transport: httpx2.BaseTransport,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        pdlog.add_secret(token)
+        self.url = url
+        self.from_email = from_email
+        self._token_source = token_source
+        self._client = pagerduty.RestApiV2Client(
+            token,
+            base_url=url.replace("http://", "https://", 1),
+            transport=_RetryingTransport(transport, retries=retries, sleep=sleep),
+        )
+        # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
+        self._client.timeout = timeout
+
+    @staticmethod
+    @contextlib.contextmanager
+    def counting() -> Iterator[CallCounter]:
+        """Count the requests made inside this block (and threads started with its context)."""
+        counter = CallCounter()
+        token = _calls.set(counter)
+        try:
+            yield counter
+        finally:
+            _calls.reset(token)
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET one resource and return the entity inside its wrapper (`{"service": {...}}` -> `{...}`)."""
+        body = self._request("GET", path, params=params or None).json()
+        _, wrapper = self._client.entity_wrappers("GET", self._client.canonical_path(path))
+        return body[wrapper] if wrapper and isinstance(body, dict) and wrapper in body else body
+
+    def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Yield every object of a collection, following classic or cursor pagination.
+
+        List values become `name[]` parameters: `iter("services", include=["teams"])`.
+        A classic listing that would pass PagerDuty's 10,000-record cap raises
+        ApiError instead of silently stopping short.
+        """
+        canonical = self._client.canonical_path(path)
+        _, wrapper = self._client.entity_wrappers("GET", canonical)
+        if canonical in self._client.cursor_based_pagination_paths:
+            yield from self._iter_cursor(path, wrapper, params)
+            return
+        offset = 0
+        while True:
+            if offset + PAGE_SIZE > CLASSIC_PAGINATION_CAP:
+                raise ApiError(
+                    f"GET {path}: more than {CLASSIC_PAGINATION_CAP} results, past PagerDuty's pagination cap;"
+                    " narrow the listing with filters"
+                )
+            body = self._request("GET", path, params={**params, "limit": PAGE_SIZE, "offset": offset}).json()
+            items = body.get(wrapper, [])
+            yield from items
+            if not body.get("more") or not items:
+                return
+            offset += len(items)
+
+    def _iter_cursor(self, path: str, wrapper: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        cursor = None
+        while True:
+            query = {**params, "limit": PAGE_SIZE} | ({"cursor": cursor} if cursor else {})
+            body = self._request("GET", path, params=query).json()
+            yield from body.get(wrapper, [])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
+
+    def write(self, method: str, path: str, body: Any = None) -> Any:
+        """Send a write with the configured `From`; return the decoded response, if any."""
+        headers = {"From": self.from_email} if self.from_email else {}
+        response = self._request(method, path, json=body, headers=headers)
+        return response.json() if response.content else None
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx2.Response:
+        try:
+            response = self._client.request(method, path, **kw)
+        except pagerduty.HttpError as exc:  # the library raises this for a 401 only
+            raise TokenRejected(
+                f"PagerDuty rejected the API token from {self._token_source} (401);"
+                ' check it, and for an EU account set region = "eu" in [pagerduty]',
+                status=exc.response.status_code,
+            ) from None
+        except pagerduty.Error as exc:
+            raise ApiError(f"{method} {path}: {pdlog.redact(str(exc))}") from None
+        if not response.is_success:
+            raise _api_error(method, path, response)
+        return response
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _api_error(method: str, path: str, response: httpx2.Response) -> ApiError:
+    """Turn PagerDuty's `{"error": {"message", "code", "errors"}}` into one readable ApiError."""
+    try:
+        error = response.json().get("error") or {}
+    except ValueError:
+        error = {}
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    message = error.get("message") or response.reason_phrase
+    details = [str(e) for e in error.get("errors") or ()]
+    code = error.get("code")
+    text = f"{method} {path}: PagerDuty answered {response.status_code}"
+    text += f" (code {code}): {message}" if code is not None else f": {message}"
+    if details:
+        text += " - " + "; ".join(details)
+    return ApiError(text, status=response.status_code, code=code)
+
+
+def read_token(config: PagerDutyConfig, environ: Mapping[str, str]) -> tuple[str, str]:
+    """Return the API token and a description of where it came from, or raise ConfigError."""
+    if config.token_file:
+        path = Path(config.token_file).expanduser()
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the API token file {path}: {exc.strerror}") from None
+        if not token:
+            raise ConfigError(f"the API token file {path} is empty")
+        return token, f"token file {path}"
+    token = environ.get(config.token_env, "").strip()
+    if not token:
+        raise ConfigError(
+            f"no PagerDuty API token: set the environment variable {config.token_env}"
+            " (or use --sandbox to try pdrun on the built-in sandbox account)"
+        )
+    return token, f"${config.token_env}"
+
+
+def open_session(
+    config: PagerDutyConfig,
+    *,
+    environ: Mapping[str, str],
+    sandbox: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Session:
+    """Build the session for `config`, or for an in-process sandbox app when one is given."""
+    if sandbox is not None:
+        from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN
+
+        token, source, url = SANDBOX_TOKEN, "the sandbox", SANDBOX_BASE_URL
+        transport: httpx2.BaseTransport = httpx2.WSGITransport(app=sandbox)
+    else:
+        token, source = read_token(config, environ)
+        url = config.url
+        transport = _PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
+    return Session(
+        token=token,
+        token_source=source,
+        url=url,
+        from_email=config.from_email,
+        timeout=config.timeout,
+        retries=config.max_retries,
+        transport=transport,
+        sleep=sleep,
+    )

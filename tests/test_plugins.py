@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+
+from plugin_dist import GOOD_PLUGIN, make_plugin
+from runner.plugins import DEFAULT_PLUGINS, PluginError, load_registry
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
+def test_builtin_recipes_register_through_the_hook():
+    registry = load_registry(entry_points=[])
+    assert {"services-without-teams", "incident-note", "status-update"} <= set(registry.recipes)
+    assert {r.plugin for r in registry.recipes.values()} == set(DEFAULT_PLUGINS)
+    assert all(p.ok and p.source == "built-in" for p in registry.plugins)
+
+
+def test_entry_point_plugin_is_loaded(site):
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    registry = load_registry()
+    recipe = registry.get("users-named-bob")
+    assert recipe.summary == "Users called Bob."
+    info = next(p for p in registry.plugins if p.name == "pdrun-bobs")
+    assert info.source == "pdrun-bobs 1.0" and info.recipes == ("users-named-bob",)
+
+
+def test_plugin_that_fails_to_import_is_isolated(site):
+    make_plugin(site, "import no_such_module_anywhere\n", dist="pdrun-broken")
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    registry = load_registry()
+    broken = {p.name: p for p in registry.broken}
+    assert "ModuleNotFoundError" in broken["pdrun-broken"].error
+    assert "users-named-bob" in registry.recipes and "services-without-teams" in registry.recipes
+
+
+def test_plugin_whose_hook_raises_is_isolated(site):
+    make_plugin(
+        site,
+        """
+        from runner import hookimpl
+
+        @hookimpl
+        def pdrun_recipes(register):
+            raise RuntimeError("boom")
+        """,
+        dist="pdrun-raises",
+    )
+    registry = load_registry()
+    assert [p.error for p in registry.broken] == ["RuntimeError: boom"]
+
+
+def test_two_recipes_with_one_name_name_both_plugins(site):
+    make_plugin(
+        site,
+        """
+        from runner import hookimpl, recipe
+
+        @recipe()
+        def services_without_teams(ctx):
+            \"\"\"Mine.\"\"\"
+
+        @hookimpl
+        def pdrun_recipes(register):
+            register(services_without_teams)
+        """,
+        dist="pdrun-clash",
+    )
+    with pytest.raises(PluginError, match=r"'services-without-teams'.*'recipes.services_without_teams' and 'pdrun-clash'"):
+        load_registry()
+
+
+def test_misspelled_hook_fails_loudly(site):
+    make_plugin(
+        site,
+        """
+        from runner import hookimpl
+
+        @hookimpl
+        def pdrun_recipe(register):
+            pass
+        """,
+        dist="pdrun-typo",
+    )
+    with pytest.raises(PluginError, match=r"'pdrun-typo'.*'pdrun_recipe' \(did you mean 'pdrun_recipes'\?\)"):
+        load_registry()
+
+
+def test_every_hook_is_documented():
+    from runner import hookspecs
+
+    hooks = [name for name in dir(hookspecs) if name.startswith("pdrun_")]
+    assert hooks
+    for name in hooks:
+        doc = getattr(hookspecs, name).__doc__ or ""
+        assert doc.strip(), f"hook {name} has no docstring"
