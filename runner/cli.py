@@ -69,6 +69,13 @@ class PdrunGroup(click.Group):
             click.echo(f"pdrun: error: {pdlog.redact(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        recipes = ctx.ensure_object(Environment).registry().recipes
+        for title, names in (("Commands", super().list_commands(ctx)), ("Recipes", sorted(recipes))):
+            rows = [(name, self.get_command(ctx, name).get_short_help_str(60)) for name in names]
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *sorted(ctx.ensure_object(Environment).registry().recipes)]
 

@@ -23,9 +23,8 @@ from runner.plugins import load_registry
 from runner.recipe import Recipe, RunResult
 from runner.run import run_recipe
 from runner.sandbox import Account, SandboxApp, demo_account
+from runner.sandbox.demo import DEMO_FROM_EMAIL
 from runner.session import Session, open_session
-
-SANDBOX_FROM_EMAIL = "alex.morgan@example.com"
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def pd_sandbox(pd_account: Account) -> SandboxApp:
 @pytest.fixture
 def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
     """A pdrun session bound to the sandbox, writing as the account's admin."""
-    session = open_session(PagerDutyConfig(from_email=SANDBOX_FROM_EMAIL), environ={}, sandbox=pd_sandbox)
+    session = open_session(PagerDutyConfig(from_email=DEMO_FROM_EMAIL), environ={}, sandbox=pd_sandbox)
     yield session
     session.close()
 

@@ -99,3 +99,29 @@ def test_every_hook_is_documented():
     for name in hooks:
         doc = getattr(hookspecs, name).__doc__ or ""
         assert doc.strip(), f"hook {name} has no docstring"
+
+
+def test_cli_shows_broken_plugin_and_keeps_working(site, invoke):
+    make_plugin(site, "raise ImportError('half-installed')\n", dist="pdrun-broken")
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    shown = invoke("plugins")
+    assert shown.exit_code == 0
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("pdrun-broken"))
+    assert "broken" in row and "ImportError: half-installed" in row
+    assert "users-named-bob" in invoke("list").stdout
+    run = invoke("services-without-teams", "--sandbox", "--format", "json")
+    assert run.exit_code == 1
+    assert '"plugin.broken"' in run.stderr and "pdrun-broken" in run.stderr
+
+
+def test_real_pdrun_process_loads_an_entry_point_plugin(site):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    pdrun = str(Path(sys.executable).with_name("pdrun"))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    listed = subprocess.run([pdrun, "list"], capture_output=True, text=True, env=env, cwd=site)
+    assert listed.returncode == 0 and "users-named-bob" in listed.stdout

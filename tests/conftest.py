@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from runner.cli import Environment, cli
+from spec import check_exchanges
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def pd_sandbox(pd_sandbox):
+    """The testing kit's sandbox, with every exchange of the test checked against PagerDuty's spec."""
+    yield pd_sandbox
+    check_exchanges(pd_sandbox.exchanges)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory holding a copy of the repository's config.toml."""
+    shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
+    return tmp_path
+
+
+@pytest.fixture
+def invoke(pd_sandbox, workdir):
+    """Run the pdrun CLI in process, in `workdir`, with --sandbox bound to `pd_sandbox`."""
+
+    def run(*args: str, environ: dict[str, str] | None = None):
+        env = Environment(environ=environ or {}, cwd=workdir, sandbox_app=lambda: pd_sandbox)
+        return CliRunner().invoke(cli, list(args), obj=env)
+
+    return run

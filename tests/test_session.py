@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import io
+import json
+
+import httpx2
+import pytest
+
+from runner import log as pdlog
+from runner.config import PagerDutyConfig
+from runner.errors import ApiError, ConfigError, TokenRejected
+from runner.plugins import load_registry
+from runner.run import run_recipe
+from runner.sandbox import SandboxApp
+from runner.session import Session, open_session, read_token
+
+SECRET = "u+sEcReT-token-0123456789"
+
+
+class Faults:
+    """WSGI middleware answering the first requests with canned failures, then the sandbox."""
+
+    def __init__(self, app, *responses: tuple[int, dict[str, str]]) -> None:
+        self.app = app
+        self.pending = list(responses)
+        self.seen: list[str] = []
+
+    def __call__(self, environ, start_response):
+        self.seen.append(environ["REQUEST_METHOD"])
+        if self.pending:
+            status, headers = self.pending.pop(0)
+            start_response(f"{status} Error", [("content-type", "application/json"), *headers.items()])
+            return [json.dumps({"error": {"message": "injected", "code": 2020}}).encode()]
+        return self.app(environ, start_response)
+
+
+def session_for(app, *, token="pdrun-sandbox-token", sleeps=None, retries=3, from_email="alex.morgan@example.com"):
+    return Session(
+        token=token,
+        token_source="$PAGERDUTY_API_TOKEN",
+        url="https://sandbox.pdrun.invalid",
+        from_email=from_email,
+        timeout=7.5,
+        retries=retries,
+        transport=httpx2.WSGITransport(app=app),
+        sleep=(sleeps if sleeps is not None else []).append,
+    )
+
+
+def test_timeout_is_really_set(pd_sandbox):
+    session = session_for(pd_sandbox)
+    assert session._client.timeout == 7.5
+
+
+def test_429_is_retried_after_ratelimit_reset(pd_sandbox):
+    faults = Faults(pd_sandbox, (429, {"ratelimit-reset": "4"}), (429, {"ratelimit-reset": "2"}))
+    sleeps: list[float] = []
+    session = session_for(faults, sleeps=sleeps)
+    with session.counting() as calls:
+        services = list(session.iter("services"))
+    assert services and sleeps == [4.0, 2.0]
+    assert calls.value == faults.seen.count("GET") == 3 + (len(services) - 1) // 100
+
+
+def test_429_retries_are_bounded(pd_sandbox):
+    faults = Faults(pd_sandbox, *[(429, {"ratelimit-reset": "1"})] * 10)
+    session = session_for(faults, retries=2)
+    with pytest.raises(ApiError, match="rate limited by PagerDuty after 3 attempts"):
+        session.get("services")
+    assert len(faults.seen) == 3
+
+
+def test_5xx_is_retried_on_reads_only(pd_sandbox):
+    faults = Faults(pd_sandbox, (503, {}), (503, {}))
+    sleeps: list[float] = []
+    session = session_for(faults, sleeps=sleeps)
+    assert session.get("services")  # two 503s, then the real answer
+    assert len(sleeps) == 2 and all(0 < s <= 60 for s in sleeps)
+    faults.pending = [(503, {})]
+    with pytest.raises(ApiError, match="503"):
+        session.write("POST", "/incidents/PNOPE00/notes", {"note": {"content": "x"}})
+    assert faults.seen[-1] == "POST" and faults.seen.count("POST") == 1
+
+
+def test_rejected_token_names_its_source_and_never_the_token(pd_sandbox):
+    stream = io.StringIO()
+    pdlog.configure(format="json", level="debug", stream=stream)
+    session = session_for(pd_sandbox, token=SECRET)
+    recipe = load_registry(entry_points=[]).get("services-without-teams")
+    result = run_recipe(recipe, session=session, params={})
+    assert result.status == "failed" and result.exit_code == 3
+    assert "rejected the API token from $PAGERDUTY_API_TOKEN" in result.error
+    assert 'region = "eu"' in result.error
+    with pytest.raises(TokenRejected) as info:
+        session.get("services")
+    logs = stream.getvalue()
+    assert "run.failed" in logs
+    for text in (result.error, json.dumps(result.to_dict()), logs, str(info.value), repr(info.value)):
+        assert SECRET not in text and SECRET[-4:] not in text
+
+
+def test_redaction_covers_foreign_log_lines():
+    import logging
+
+    stream = io.StringIO()
+    pdlog.configure(format="json", stream=stream)
+    pdlog.add_secret(SECRET)
+    logging.getLogger("pagerduty.api_client").warning("header was Token token=%s", SECRET)
+    assert SECRET not in stream.getvalue() and "[redacted]" in stream.getvalue()
+
+
+def test_token_comes_from_the_named_variable_or_a_file(tmp_path):
+    config = PagerDutyConfig(token_env="MY_PD_TOKEN")
+    assert read_token(config, {"MY_PD_TOKEN": " abc \n"}) == ("abc", "$MY_PD_TOKEN")
+    with pytest.raises(ConfigError, match="set the environment variable MY_PD_TOKEN"):
+        read_token(config, {})
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert read_token(PagerDutyConfig(token_file=str(token_file)), {}) == ("from-file", f"token file {token_file}")
+
+
+def test_http_base_url_is_reached_through_a_transport():
+    session = open_session(PagerDutyConfig(base_url="http://127.0.0.1:9"), environ={"PAGERDUTY_API_TOKEN": "t"})
+    assert session.url == "http://127.0.0.1:9"
+    assert session._client.url == "https://127.0.0.1:9"
+
+
+def test_pagination_cap_fails_loudly(pd_account, pd_sandbox):
+    session = session_for(pd_sandbox)
+    import runner.session as module
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(module, "CLASSIC_PAGINATION_CAP", 150)
+        mp.setattr(module, "PAGE_SIZE", 10)
+        if len(pd_account.incidents) <= 150:
+            for n in range(151 - len(pd_account.incidents)):
+                pd_account.add_incident(f"filler {n}", service=next(iter(pd_account.services.values())))
+        with pytest.raises(ApiError, match="past PagerDuty's pagination cap"):
+            list(session.iter("incidents", date_range="all"))
