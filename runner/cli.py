@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -49,6 +50,25 @@ class Environment:
         config = pdconfig.load(path, self.environ, self.cwd)
         pdlog.configure(format=config.logging.format, level=config.logging.level)
         return config
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which account a command talks to: the configured one, another base URL, or the sandbox."""
+
+    sandbox: bool = False
+    base_url: str | None = None
+
+    def open_session(self, env: Environment, config: pdconfig.Config) -> Any:
+        from runner.session import open_session
+
+        if self.sandbox and self.base_url:
+            raise UsageError("--sandbox and --base-url exclude each other")
+        settings = config.pagerduty
+        if self.base_url:
+            base_url = pdconfig.check_url(self.base_url, where="--base-url")
+            settings = dataclasses.replace(settings, base_url=base_url)
+        return open_session(settings, environ=env.environ, sandbox=env.sandbox_app() if self.sandbox else None)
 
 
 def _env() -> Environment:
@@ -185,17 +205,24 @@ def _recipe_command(recipe: Recipe) -> click.Command:
     options = [_param_option(p) for p in recipe.params]
     options += [
         click.Option(["--sandbox"], is_flag=True, help="Run against the built-in sandbox account, in process."),
+        click.Option(
+            ["--base-url"],
+            metavar="URL",
+            help="PagerDuty API base URL, e.g. a `pdrun sandbox serve` on http://127.0.0.1:8089.",
+        ),
         click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
         click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
     ]
     if recipe.writes:
         options.append(click.Option(["--dry-run"], is_flag=True, help="Show the exact writes, make none."))
 
-    def callback(sandbox: bool, fmt: str, config_path: Path | None, dry_run: bool = False, **values: Any) -> None:
+    def callback(
+        sandbox: bool, base_url: str | None, fmt: str, config_path: Path | None, dry_run: bool = False, **values: Any
+    ) -> None:
         ctx = click.get_current_context()
         path = config_path or ctx.find_root().meta.get("config_path")
-        code = run_command(_env(), recipe, values, config_path=path, sandbox=sandbox, fmt=fmt, dry_run=dry_run)
-        ctx.exit(code)
+        target = Target(sandbox=sandbox, base_url=base_url)
+        ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, fmt=fmt, dry_run=dry_run))
 
     kind = "Writes to PagerDuty. " if recipe.writes else ""
     return click.Command(
@@ -213,13 +240,12 @@ def run_command(
     values: Mapping[str, Any],
     *,
     config_path: Path | None,
-    sandbox: bool,
+    target: Target,
     fmt: str,
     dry_run: bool,
 ) -> int:
     """Check everything a run needs, run it, print the result, and return the exit code."""
     from runner.run import run_recipe
-    from runner.session import open_session
 
     config = env.config(config_path)
     defaults = env.registry().configured_defaults(config)
@@ -229,7 +255,7 @@ def run_command(
             f"{recipe.name} writes to PagerDuty, which needs the email of the user acting:"
             f" set from_email in [pagerduty] of {config.source}"
         )
-    session = open_session(config.pagerduty, environ=env.environ, sandbox=env.sandbox_app() if sandbox else None)
+    session = target.open_session(env, config)
     try:
         result = run_recipe(recipe, session=session, params=params, dry_run=dry_run)
     finally:

@@ -97,11 +97,21 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         if key not in known:
             raise ConfigError(f"{path}: unknown table [{key}] (known: {', '.join(sorted(known))})")
     sections = {name: _section(cls, data.get(name, {}), path, name) for name, cls in SECTIONS.items()}
+    if sections["pagerduty"].base_url:
+        check_url(sections["pagerduty"].base_url, where=f"{path}: [pagerduty] base_url")
     recipes = data.get("recipes", {})
     if not isinstance(recipes, dict) or not all(isinstance(v, dict) for v in recipes.values()):
         raise ConfigError(f"{path}: [recipes] must hold one table per recipe, as [recipes.<name>]")
     frozen = MappingProxyType({name: MappingProxyType(table) for name, table in recipes.items()})
     return Config(path=path, recipes=frozen, **sections)
+
+
+def check_url(url: str, *, where: str) -> str:
+    """Return `url` if it is an http(s) URL with a host, else raise ConfigError naming `where`."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest.strip("/"):
+        raise ConfigError(f"{where}: expected an http:// or https:// URL, got {url!r}")
+    return url
 
 
 def _section(cls: type, table: Any, path: Path, name: str) -> Any:

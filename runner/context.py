@@ -58,5 +58,5 @@ class Context:
                 status, error = "failed", str(exc)
         action = Action(method=method, path=path, body=body, status=status, error=error)
         self.actions.append(action)
-        log.info(f"action.{status}", method=method, path=path, error=error)
+        log.info(f"action.{status}", method=method, path=path, **({"error": error} if error else {}))
         return action

@@ -69,3 +69,5 @@ def configure(*, format: str = "auto", level: str = "info", stream: TextIO | Non
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx2 logs every request at INFO; pdrun's own lines already say what a run did.
+    logging.getLogger("httpx2").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
