@@ -15,8 +15,8 @@ import structlog
 
 from runner import config as pdconfig
 from runner import log as pdlog
-from runner.errors import PdrunError, UsageError
-from runner.plugins import Registry, load_registry, suggest
+from runner.errors import PdrunError, UsageError, suggest
+from runner.plugins import Registry, load_registry
 from runner.recipe import Param, Recipe
 from runner.report import FORMATS, render, table
 
@@ -45,11 +45,32 @@ class Environment:
                 log.warning("plugin.broken", plugin=plugin.name, source=plugin.source, error=plugin.error)
         return self._registry
 
+    def history(self, config: pdconfig.Config) -> Any:
+        """Open the run history the configuration names."""
+        from runner.history import open_history
+
+        return open_history(config.runner.state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
+
     def config(self, path: Path | None) -> pdconfig.Config:
         """Load the configuration and apply its [logging] table."""
         config = pdconfig.load(path, self.environ, self.cwd)
         pdlog.configure(format=config.logging.format, level=config.logging.level)
         return config
+
+
+FAIL_ON = ("any", "new", "never")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run from the command line is recorded, shown and judged."""
+
+    fmt: str = "table"
+    dry_run: bool = False
+    no_history: bool = False
+    new_only: bool = False
+    fail_on: str = "any"
+    sinks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,12 +205,12 @@ def _default_label(p: Param) -> str:
 
 @cli.command()
 def plugins() -> None:
-    """List loaded plugins, the recipes each provides, and any that failed to load."""
+    """List loaded plugins, the recipes and sinks each provides, and any that failed to load."""
     rows = [
-        (p.name, p.source, "ok" if p.ok else "broken", ", ".join(p.recipes) if p.ok else p.error)
+        (p.name, p.source, "ok" if p.ok else "broken", ", ".join((*p.recipes, *p.sinks)) if p.ok else p.error)
         for p in _env().registry().plugins
     ]
-    click.echo(table(rows, ("plugin", "source", "status", "recipes / error")))
+    click.echo(table(rows, ("plugin", "source", "status", "provides / error")))
 
 
 def _param_option(p: Param) -> click.Option:
@@ -213,16 +234,27 @@ def _recipe_command(recipe: Recipe) -> click.Command:
         click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
         click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
     ]
+    options += [
+        click.Option(["--no-history"], is_flag=True, help="Do not record this run, nor compare it with earlier ones."),
+        click.Option(["--new-only"], is_flag=True, help="Show only findings that the previous run did not have."),
+        click.Option(
+            ["--fail-on"],
+            type=click.Choice(FAIL_ON),
+            default="any",
+            show_default=True,
+            help="Which findings make the exit code 1: any, only new ones, or never.",
+        ),
+        click.Option(["--sink", "sinks"], multiple=True, metavar="NAME", help="Also send the result to this sink."),
+    ]
     if recipe.writes:
         options.append(click.Option(["--dry-run"], is_flag=True, help="Show the exact writes, make none."))
 
-    def callback(
-        sandbox: bool, base_url: str | None, fmt: str, config_path: Path | None, dry_run: bool = False, **values: Any
-    ) -> None:
+    def callback(sandbox: bool, base_url: str | None, config_path: Path | None, **values: Any) -> None:
         ctx = click.get_current_context()
         path = config_path or ctx.find_root().meta.get("config_path")
+        shown = RunOptions(**{name: values.pop(name) for name in RunOptions.__dataclass_fields__ if name in values})
         target = Target(sandbox=sandbox, base_url=base_url)
-        ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, fmt=fmt, dry_run=dry_run))
+        ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, options=shown))
 
     kind = "Writes to PagerDuty. " if recipe.writes else ""
     return click.Command(
@@ -241,11 +273,11 @@ def run_command(
     *,
     config_path: Path | None,
     target: Target,
-    fmt: str,
-    dry_run: bool,
+    options: RunOptions,
 ) -> int:
     """Check everything a run needs, run it, print the result, and return the exit code."""
     from runner.run import run_recipe
+    from runner.sinks import SinkContext, bind_sinks
 
     config = env.config(config_path)
     defaults = env.registry().configured_defaults(config)
@@ -255,15 +287,30 @@ def run_command(
             f"{recipe.name} writes to PagerDuty, which needs the email of the user acting:"
             f" set from_email in [pagerduty] of {config.source}"
         )
+    sinks = bind_sinks(options.sinks, config, env.registry().sinks)
     session = target.open_session(env, config)
+    history = None if options.no_history else env.history(config)
     try:
-        result = run_recipe(recipe, session=session, params=params, dry_run=dry_run)
+        result = run_recipe(
+            recipe,
+            session=session,
+            params=params,
+            dry_run=options.dry_run,
+            history=history,
+            sinks=sinks,
+            sink_context=SinkContext(session, env.environ),
+        )
     finally:
         session.close()
-    click.echo(render(result, fmt))
+        if history is not None:
+            history.close()
+    shown = result
+    if options.new_only:
+        shown = dataclasses.replace(result, findings=tuple(f for f in result.findings if f.state != "open"))
+    click.echo(render(shown, options.fmt))
     if result.error:
         click.echo(f"pdrun: error: run failed: {result.error}", err=True)
-    return result.exit_code
+    return result.exit_code(options.fail_on)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import os
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from types import MappingProxyType, UnionType
 from typing import Any
@@ -16,6 +16,7 @@ from runner.errors import ConfigError
 
 CONFIG_ENV = "PDRUN_CONFIG"
 REGION_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.com"}
+REGION_EVENTS_URLS = {"us": "https://events.pagerduty.com", "eu": "https://events.eu.pagerduty.com"}
 
 
 def _choice(*values: str) -> dict[str, tuple[str, ...]]:
@@ -38,6 +39,11 @@ class PagerDutyConfig:
     def url(self) -> str:
         return (self.base_url or REGION_URLS[self.region]).rstrip("/")
 
+    @property
+    def events_url(self) -> str:
+        """The Events API endpoint: the region's, or the custom base URL (a local sandbox serves both)."""
+        return (self.base_url or REGION_EVENTS_URLS[self.region]).rstrip("/")
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoggingConfig:
@@ -48,20 +54,53 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunnerConfig:
+    """The `[runner]` table: the run history and the scheduler daemon."""
+
+    state: str | None = None
+    keep_runs_days: int = 90
+    misfire_grace_s: int = 300
+    shutdown_grace_s: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleConfig:
+    """One `[[schedule]]` table: a recipe, when it runs, and where its results go."""
+
+    recipe: str
+    name: str | None = None
+    cron: str | None = None
+    every: str | None = None
+    timezone: str = "UTC"
+    params: dict = field(default_factory=dict)
+    enabled: bool = True
+    allow_writes: bool = False
+    sinks: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.recipe
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """The whole configuration, and the file it came from (None for built-in defaults)."""
 
     path: Path | None = None
     pagerduty: PagerDutyConfig = field(default_factory=PagerDutyConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    sinks: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    schedules: tuple[ScheduleConfig, ...] = ()
 
     @property
     def source(self) -> str:
         return str(self.path) if self.path else "built-in defaults"
 
 
-SECTIONS = {"pagerduty": PagerDutyConfig, "logging": LoggingConfig}
+SECTIONS = {"pagerduty": PagerDutyConfig, "logging": LoggingConfig, "runner": RunnerConfig}
+NAMED_TABLES = {"recipes": "recipe", "sinks": "sink"}
 
 
 def locate(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -92,18 +131,31 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None,
 
 def parse(data: Mapping[str, Any], path: Path) -> Config:
     """Check a decoded configuration document and build a Config from it."""
-    known = {*SECTIONS, "recipes"}
+    known = {*SECTIONS, *NAMED_TABLES, "schedule"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}: unknown table [{key}] (known: {', '.join(sorted(known))})")
-    sections = {name: _section(cls, data.get(name, {}), path, name) for name, cls in SECTIONS.items()}
+    sections = {name: _section(cls, data.get(name, {}), f"{path}: [{name}]") for name, cls in SECTIONS.items()}
     if sections["pagerduty"].base_url:
         check_url(sections["pagerduty"].base_url, where=f"{path}: [pagerduty] base_url")
-    recipes = data.get("recipes", {})
-    if not isinstance(recipes, dict) or not all(isinstance(v, dict) for v in recipes.values()):
-        raise ConfigError(f"{path}: [recipes] must hold one table per recipe, as [recipes.<name>]")
-    frozen = MappingProxyType({name: MappingProxyType(table) for name, table in recipes.items()})
-    return Config(path=path, recipes=frozen, **sections)
+    named = {key: _named_tables(data.get(key, {}), path, key, what) for key, what in NAMED_TABLES.items()}
+    schedules = data.get("schedule", [])
+    if not isinstance(schedules, list):
+        raise ConfigError(f"{path}: schedules are written as [[schedule]] tables")
+    return Config(
+        path=path,
+        schedules=tuple(
+            _section(ScheduleConfig, table, f"{path}: [[schedule]] #{n}") for n, table in enumerate(schedules, 1)
+        ),
+        **named,
+        **sections,
+    )
+
+
+def _named_tables(tables: Any, path: Path, key: str, what: str) -> Mapping[str, Mapping[str, Any]]:
+    if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+        raise ConfigError(f"{path}: [{key}] must hold one table per {what}, as [{key}.<name>]")
+    return MappingProxyType({name: MappingProxyType(table) for name, table in tables.items()})
 
 
 def check_url(url: str, *, where: str) -> str:
@@ -114,22 +166,25 @@ def check_url(url: str, *, where: str) -> str:
     return url
 
 
-def _section(cls: type, table: Any, path: Path, name: str) -> Any:
+def _section(cls: type, table: Any, where: str) -> Any:
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [{name}] must be a table")
+        raise ConfigError(f"{where} must be a table")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
+    missing = [f.name for f in fields.values() if f.default is MISSING and f.default_factory is MISSING]
+    for key in missing:
+        if key not in table:
+            raise ConfigError(f"{where}: missing key {key!r}")
     for key, value in table.items():
-        where = f"{path}: [{name}] {key}"
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key (known: {', '.join(fields)})")
+            raise ConfigError(f"{where} {key}: unknown key (known: {', '.join(fields)})")
         expected = _allowed_types(hints[key])
         if not isinstance(value, expected) or isinstance(value, bool) and bool not in expected:
             names = " or ".join(t.__name__ for t in expected)
-            raise ConfigError(f"{where}: expected {names}, got {value!r}")
+            raise ConfigError(f"{where} {key}: expected {names}, got {value!r}")
         choices = fields[key].metadata.get("choices")
         if choices and value not in choices:
-            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+            raise ConfigError(f"{where} {key}: expected one of {', '.join(choices)}, got {value!r}")
     return cls(**table)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -37,5 +40,15 @@ class ApiError(PdrunError):
         self.code = code
 
 
+class HistoryError(PdrunError):
+    """The run history cannot be opened or written."""
+
+
 class TokenRejected(ApiError):
     """PagerDuty refused the API token (401)."""
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """Return a ' (did you mean …?)' hint for a misspelled name, or ''."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -15,6 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from runner.recipe import Recipe
+    from runner.sinks import Sink
 
 hookspec = pluggy.HookspecMarker("pdrun")
 
@@ -25,4 +26,16 @@ def pdrun_recipes(register: Callable[[Recipe], None]) -> None:
 
     ``recipe`` is what the ``@runner.recipe`` decorator returns. A name that
     another plugin already registered is an error naming both plugins.
+    """
+
+
+@hookspec
+def pdrun_sinks(register: Callable[[Sink], None]) -> None:
+    """Register kinds of result sinks by calling ``register(sink)`` once for each.
+
+    ``sink`` is a ``runner.sinks.Sink``: a name, a summary, declared options
+    (``Param``s, checked against ``[sinks.<name>]`` tables), and
+    ``deliver(result, options, context)``, called after every run that names
+    the sink. ``deliver`` may raise; the failure is logged and recorded, and
+    never fails the run.
     """

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from runner import hookspecs
-from runner.errors import UsageError
+from runner.errors import UsageError, suggest
 from runner.recipe import Recipe
+from runner.sinks import Sink
+
+# hook -> (Registry attribute, the type its register() takes)
+HOOKS = (("pdrun_recipes", "recipes", Recipe), ("pdrun_sinks", "sinks", Sink))
 
 if TYPE_CHECKING:
     from runner.config import Config
@@ -23,6 +26,7 @@ DEFAULT_PLUGINS = (
     "recipes.services_without_teams",
     "recipes.incident_note",
     "recipes.status_update",
+    "runner.builtin_sinks",
 )
 
 
@@ -37,6 +41,7 @@ class PluginInfo:
     name: str
     source: str
     recipes: tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()
     error: str | None = None
 
     @property
@@ -49,6 +54,7 @@ class Registry:
     """Every recipe by name, and the plugins they came from."""
 
     recipes: dict[str, Recipe] = field(default_factory=dict)
+    sinks: dict[str, Sink] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
 
     @property
@@ -71,12 +77,6 @@ class Registry:
             return self.recipes[name]
         except KeyError:
             raise UsageError(f"unknown recipe {name!r}{suggest(name, self.recipes)}") from None
-
-
-def suggest(name: str, known: Iterable[str]) -> str:
-    """Return a ' (did you mean …?)' hint for a misspelled name, or ''."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def load_registry(entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Registry:
@@ -105,8 +105,8 @@ def load_registry(entry_points: Iterable[importlib.metadata.EntryPoint] | None =
         pm.register(plugin, name=ep.name)
         sources[ep.name] = source
         _check_hooks(pm, ep.name, plugin)
-    for impl in pm.hook.pdrun_recipes.get_hookimpls():
-        registry.plugins.append(_collect(impl, sources[impl.plugin_name], registry))
+    for name in sources:
+        registry.plugins.append(_collect(pm, name, sources[name], registry))
     registry.plugins.sort(key=lambda p: (p.source != "built-in", p.name))
     return registry
 
@@ -126,31 +126,44 @@ def _check_hooks(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
         raise PluginError(f"plugin {name!r} implements hooks pdrun does not have: {hints}") from None
 
 
-def _collect(impl: pluggy.HookImpl, source: str, registry: Registry) -> PluginInfo:
-    names: list[str] = []
-
-    def register(recipe: Recipe) -> None:
-        if not isinstance(recipe, Recipe):
-            raise TypeError(f"register() takes a recipe made with @runner.recipe, not {type(recipe).__name__}")
-        existing = registry.recipes.get(recipe.name)
-        if existing is not None:
-            raise PluginError(
-                f"recipe {recipe.name!r} is registered by two plugins: {existing.plugin!r} and {impl.plugin_name!r}"
-            )
-        registry.recipes[recipe.name] = replace(recipe, plugin=impl.plugin_name)
-        names.append(recipe.name)
-
+def _collect(pm: pluggy.PluginManager, plugin_name: str, source: str, registry: Registry) -> PluginInfo:
+    """Call one plugin's registration hooks; a third-party plugin that raises is skipped whole."""
+    provided: dict[str, list[str]] = {attr: [] for _, attr, _ in HOOKS}
     try:
-        impl.function(**{"register": register} if "register" in impl.argnames else {})
+        for hook, attr, kind in HOOKS:
+            register = _registrar(getattr(registry, attr), kind, plugin_name, provided[attr])
+            for impl in getattr(pm.hook, hook).get_hookimpls():
+                if impl.plugin_name == plugin_name:
+                    impl.function(**{"register": register} if "register" in impl.argnames else {})
     except PluginError:
         raise
     except Exception as exc:
         if source == "built-in":
             raise
-        for name in names:
-            del registry.recipes[name]
-        return PluginInfo(name=impl.plugin_name, source=source, error=_describe(exc))
-    return PluginInfo(name=impl.plugin_name, source=source, recipes=tuple(names))
+        for attr, names in provided.items():
+            for name in names:
+                del getattr(registry, attr)[name]
+        return PluginInfo(name=plugin_name, source=source, error=_describe(exc))
+    return PluginInfo(name=plugin_name, source=source, **{attr: tuple(names) for attr, names in provided.items()})
+
+
+def _registrar(
+    table: dict[str, Any], kind: type, plugin_name: str, names: list[str]
+) -> Callable[[Any], None]:
+    label = kind.__name__.lower()
+
+    def register(item: Any) -> None:
+        if not isinstance(item, kind):
+            raise TypeError(f"register() takes a {label}, not {type(item).__name__}")
+        existing = table.get(item.name)
+        if existing is not None:
+            raise PluginError(
+                f"{label} {item.name!r} is registered by two plugins: {existing.plugin!r} and {plugin_name!r}"
+            )
+        table[item.name] = replace(item, plugin=plugin_name)
+        names.append(item.name)
+
+    return register
 
 
 def _describe(exc: BaseException) -> str:

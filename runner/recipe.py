@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
 SEVERITIES = ("info", "warning", "error", "critical")
 PARAM_TYPES = (str, int, float, bool)
 # Options every run command has; a recipe parameter may not take these names.
-RESERVED_PARAMS = frozenset({"sandbox", "dry_run", "format", "config", "base_url", "help"})
+RESERVED_PARAMS = frozenset(
+    {"sandbox", "base_url", "dry_run", "format", "fmt", "config", "config_path", "no_history", "new_only",
+     "fail_on", "sink", "sinks", "help"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +56,29 @@ class Param:
             if self.choices and item not in self.choices:
                 raise UsageError(f"{where}: expected one of {', '.join(self.choices)}, got {item!r}")
         return tuple(values) if self.multiple else value
+
+
+def check_table(params: Iterable[Param], table: Mapping[str, Any], *, source: str, owner: str) -> dict[str, Any]:
+    """Check configured values against declared parameters: known names, right types."""
+    declared = {p.name: p for p in params}
+    checked = {}
+    for key, value in table.items():
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise UsageError(f"{source}: unknown parameter {key!r} ({owner} takes: {known})")
+        checked[key] = declared[key].check(value, where=f"{source} {key}")
+    return checked
+
+
+def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON has them (repeatable values as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def params_key(recipe: str, params: Mapping[str, Any]) -> str:
+    """Identify a recipe with its parameters: runs with the same key are compared with each other."""
+    canonical = json.dumps({"recipe": recipe, "params": plain_params(params)}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _fits(value: Any, kind: type) -> bool:
@@ -91,15 +118,7 @@ class Recipe:
 
     def check_defaults(self, defaults: Mapping[str, Any], *, source: str) -> dict[str, Any]:
         """Check a configured `[recipes.<name>]` table: known parameter names, right types."""
-        declared = {p.name: p for p in self.params}
-        checked = {}
-        for key, value in defaults.items():
-            if key not in declared:
-                raise UsageError(
-                    f"{source}: unknown parameter {key!r} (recipe {self.name!r} takes: {', '.join(declared) or 'none'})"
-                )
-            checked[key] = declared[key].check(value, where=f"{source} {key}")
-        return checked
+        return check_table(self.params, defaults, source=source, owner=f"recipe {self.name!r}")
 
     def resolve_params(self, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
         """Merge CLI values over checked configured defaults over declared defaults; check the result.
@@ -184,6 +203,7 @@ class Finding:
     severity: str
     message: str
     object: ObjectRef
+    state: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -201,6 +221,7 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
             "object": self.object.to_dict(),
+            "state": self.state,
         }
 
 
@@ -237,10 +258,27 @@ class RunResult:
     api_calls: int = 0
     error: str | None = None
     duration_ms: int = field(default=0, compare=False)
+    resolved: tuple[Finding, ...] = ()
+    remembered: bool = False
 
     @property
-    def exit_code(self) -> int:
-        return {"ok": EXIT_OK, "findings": EXIT_FINDINGS}.get(self.status, EXIT_FAILED)
+    def summary(self) -> dict[str, int] | None:
+        """Counts of new, still open and resolved findings, when compared with the history."""
+        if not self.remembered:
+            return None
+        states = [f.state for f in self.findings]
+        return {"new": states.count("new"), "open": states.count("open"), "resolved": len(self.resolved)}
+
+    def exit_code(self, fail_on: str = "any") -> int:
+        """0 clean, 1 findings that `fail_on` counts (any, new, never), 3 failed."""
+        if self.status == "failed":
+            return EXIT_FAILED
+        counted = {
+            "any": self.findings,
+            "new": [f for f in self.findings if f.state in ("new", None)],
+            "never": (),
+        }[fail_on]
+        return EXIT_FINDINGS if counted else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -248,11 +286,13 @@ class RunResult:
             "run_id": self.run_id,
             "status": self.status,
             "dry_run": self.dry_run,
-            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
+            "params": plain_params(self.params),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "findings": [f.to_dict() for f in self.findings],
             "actions": [a.to_dict() for a in self.actions],
+            "resolved": [f.to_dict() for f in self.resolved],
+            "summary": self.summary,
             "stats": {"api_calls": self.api_calls},
             "error": self.error,
         }

@@ -23,12 +23,16 @@ def render(result: RunResult, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2)
     parts = []
-    if result.findings:
+    listed = (*result.findings, *result.resolved)
+    if listed:
         rows = [
-            (f.severity, f.object.type, f.object.id, f.object.summary, f.message, f.object.html_url)
-            for f in result.findings
+            (f.state or "", f.severity, f.object.type, f.object.id, f.object.summary, f.message, f.object.html_url)
+            for f in listed
         ]
-        parts.append(table(rows, ("severity", "type", "id", "name", "message", "url")))
+        headers = ("state", "severity", "type", "id", "name", "message", "url")
+        if not result.remembered:
+            rows, headers = [row[1:] for row in rows], headers[1:]
+        parts.append(table(rows, headers))
     if result.actions:
         rows = [(a.status, a.method, a.path, a.error) for a in result.actions]
         parts.append(table(rows, ("status", "method", "path", "error")))
@@ -38,6 +42,8 @@ def render(result: RunResult, fmt: str) -> str:
 
 def _summary(result: RunResult) -> str:
     counts = [f"{len(result.findings)} findings"] if not result.actions else []
+    if result.summary and not result.actions:
+        counts += [f"{n} {state}" for state, n in result.summary.items()]
     if result.actions:
         by_status: dict[str, int] = {}
         for action in result.actions:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from runner import log as pdlog
+from runner.clock import now_iso
 from runner.context import Context
-from runner.errors import PdrunError
+from runner.errors import HistoryError, PdrunError
 from runner.recipe import Finding, Recipe, RunResult
 
 if TYPE_CHECKING:
+    from runner.history import History
     from runner.session import Session
+    from runner.sinks import BoundSink, SinkContext
 
 log = structlog.get_logger()
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
 
 
 def run_recipe(
@@ -28,54 +34,77 @@ def run_recipe(
     params: Mapping[str, Any],
     dry_run: bool = False,
     trigger: str = "cli",
+    schedule: str | None = None,
+    history: History | None = None,
+    sinks: Sequence[BoundSink] = (),
+    sink_context: SinkContext | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
-    """Run `recipe` once: time it, catch its failure, and log one canonical line."""
-    run_id = uuid.uuid4().hex[:16]
+    """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line."""
+    run_id = run_id or new_run_id()
     with structlog.contextvars.bound_contextvars(run_id=run_id, recipe=recipe.name, trigger=trigger):
-        started_at, t0 = _now(), time.perf_counter()
-        ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run)
-        findings: list[Finding] = []
-        error = None
-        with session.counting() as calls:
+        started_at = now_iso()
+        if history is not None:
+            history.start(
+                run_id=run_id, recipe=recipe.name, params=params, trigger=trigger,
+                schedule=schedule, started_at=started_at,
+            )
+        result = _execute(recipe, session, params, dry_run=dry_run, run_id=run_id, started_at=started_at)
+        if history is not None:
             try:
-                for finding in recipe.func(ctx) or ():
-                    findings.append(finding)
-            except PdrunError as exc:
-                error = str(exc)
-            except Exception as exc:  # a recipe bug ends this run, never the process
-                log.debug("recipe.crashed", exc_info=True)
-                error = f"recipe {recipe.name!r} crashed: {type(exc).__name__}: {exc}"
-        failed_actions = [a for a in ctx.actions if a.status == "failed"]
-        if error is None and failed_actions:
-            error = f"{len(failed_actions)} of {len(ctx.actions)} writes failed"
-        status = "failed" if error else "findings" if findings else "ok"
-        result = RunResult(
-            recipe=recipe.name,
-            run_id=run_id,
-            status=status,
-            dry_run=dry_run,
-            params=params,
-            started_at=started_at,
-            finished_at=_now(),
-            findings=tuple(findings),
-            actions=tuple(ctx.actions),
-            api_calls=calls.value,
-            error=pdlog.redact(error) if error else None,
-            duration_ms=round((time.perf_counter() - t0) * 1000),
-        )
-        fields = {
-            "status": status,
+                result = history.finish(result)
+            except HistoryError as exc:  # the run happened; its result is still returned and shown
+                log.error("history.failed", error=str(exc))
+        failed_sinks = [bound.label for bound in sinks if bound.send(result, sink_context) is not None]
+        fields: dict[str, Any] = {
+            "status": result.status,
             "duration_ms": result.duration_ms,
             "api_calls": result.api_calls,
-            "findings": len(findings),
-            "actions": len(ctx.actions),
+            "findings": len(result.findings),
+            "actions": len(result.actions),
+            **(result.summary or {}),
         }
-        if error:
+        if schedule:
+            fields["schedule"] = schedule
+        if failed_sinks:
+            fields["sinks_failed"] = failed_sinks
+        if result.error:
             log.error("run.failed", error=result.error, **fields)
         else:
             log.info("run.finished", **fields)
         return result
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _execute(
+    recipe: Recipe, session: Session, params: Mapping[str, Any], *, dry_run: bool, run_id: str, started_at: str
+) -> RunResult:
+    t0 = time.perf_counter()
+    ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run)
+    findings: list[Finding] = []
+    error = None
+    with session.counting() as calls:
+        try:
+            for finding in recipe.func(ctx) or ():
+                findings.append(finding)
+        except PdrunError as exc:
+            error = str(exc)
+        except Exception as exc:  # a recipe bug ends this run, never the process
+            log.debug("recipe.crashed", exc_info=True)
+            error = f"recipe {recipe.name!r} crashed: {type(exc).__name__}: {exc}"
+    failed_actions = [a for a in ctx.actions if a.status == "failed"]
+    if error is None and failed_actions:
+        error = f"{len(failed_actions)} of {len(ctx.actions)} writes failed"
+    return RunResult(
+        recipe=recipe.name,
+        run_id=run_id,
+        status="failed" if error else "findings" if findings else "ok",
+        dry_run=dry_run,
+        params=params,
+        started_at=started_at,
+        finished_at=now_iso(),
+        findings=tuple(findings),
+        actions=tuple(ctx.actions),
+        api_calls=calls.value,
+        error=pdlog.redact(error) if error else None,
+        duration_ms=round((time.perf_counter() - t0) * 1000),
+    )

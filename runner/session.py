@@ -120,6 +120,7 @@ class Session:
         token: str,
         token_source: str,
         url: str,
+        events_url: str,
         from_email: str | None,
         timeout: float,
         retries: int,
@@ -128,15 +129,15 @@ class Session:
     ) -> None:
         pdlog.add_secret(token)
         self.url = url
+        self.events_url = events_url
         self.from_email = from_email
         self._token_source = token_source
-        self._client = pagerduty.RestApiV2Client(
-            token,
-            base_url=url.replace("http://", "https://", 1),
-            transport=_RetryingTransport(transport, retries=retries, sleep=sleep),
-        )
+        self._transport = _RetryingTransport(transport, retries=retries, sleep=sleep)
+        self._timeout = timeout
+        self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
         self._client.timeout = timeout
+        self._events: dict[str, pagerduty.EventsApiV2Client] = {}
 
     @staticmethod
     @contextlib.contextmanager
@@ -197,6 +198,19 @@ class Session:
         response = self._request(method, path, json=body, headers=headers)
         return response.json() if response.content else None
 
+    def send_event(self, routing_key: str, action: str, *, dedup_key: str, payload: Any = None) -> None:
+        """Send an Events API v2 event (trigger with a payload, or resolve) over the session's transport."""
+        pdlog.add_secret(routing_key)
+        client = self._events.get(routing_key)
+        if client is None:
+            client = pagerduty.EventsApiV2Client(routing_key, base_url=_https(self.events_url), transport=self._transport)
+            client.timeout = self._timeout
+            self._events[routing_key] = client
+        try:
+            client.send_event(action, dedup_key=dedup_key, **({"payload": payload} if payload else {}))
+        except pagerduty.Error as exc:
+            raise ApiError(f"Events API {action}: {pdlog.redact(str(exc))}") from None
+
     def _request(self, method: str, path: str, **kw: Any) -> httpx2.Response:
         try:
             response = self._client.request(method, path, **kw)
@@ -214,6 +228,11 @@ class Session:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _https(url: str) -> str:
+    """The client accepts only https:// base URLs; plain-HTTP targets are rewritten back by the transport."""
+    return url.replace("http://", "https://", 1)
 
 
 def _api_error(method: str, path: str, response: httpx2.Response) -> ApiError:
@@ -265,16 +284,17 @@ def open_session(
     if sandbox is not None:
         from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN
 
-        token, source, url = SANDBOX_TOKEN, "the sandbox", SANDBOX_BASE_URL
+        token, source, url, events_url = SANDBOX_TOKEN, "the sandbox", SANDBOX_BASE_URL, SANDBOX_BASE_URL
         transport: httpx2.BaseTransport = httpx2.WSGITransport(app=sandbox)
     else:
         token, source = read_token(config, environ)
-        url = config.url
+        url, events_url = config.url, config.events_url
         transport = _PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
     return Session(
         token=token,
         token_source=source,
         url=url,
+        events_url=events_url,
         from_email=config.from_email,
         timeout=config.timeout,
         retries=config.max_retries,

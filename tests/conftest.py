@@ -12,6 +12,14 @@ from spec import check_exchanges
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def state_home(tmp_path, monkeypatch):
+    """Keep every run history of the test, in process or in a subprocess, under its tmp_path."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(path))
+    return path
+
+
 @pytest.fixture
 def pd_sandbox(pd_sandbox):
     """The testing kit's sandbox, with every exchange of the test checked against PagerDuty's spec."""
@@ -27,11 +35,12 @@ def workdir(tmp_path):
 
 
 @pytest.fixture
-def invoke(pd_sandbox, workdir):
+def invoke(pd_sandbox, workdir, state_home):
     """Run the pdrun CLI in process, in `workdir`, with --sandbox bound to `pd_sandbox`."""
 
     def run(*args: str, environ: dict[str, str] | None = None):
-        env = Environment(environ=environ or {}, cwd=workdir, sandbox_app=lambda: pd_sandbox)
+        environ = {"XDG_STATE_HOME": str(state_home), **(environ or {})}
+        env = Environment(environ=environ, cwd=workdir, sandbox_app=lambda: pd_sandbox)
         return CliRunner().invoke(cli, list(args), obj=env)
 
     return run

@@ -45,10 +45,10 @@ def test_audit_lists_each_teamless_service_once(invoke, pd_account):
     assert report["status"] == "findings" and report["stats"]["api_calls"] >= 1
     assert set(report) == {
         "recipe", "run_id", "status", "dry_run", "params", "started_at", "finished_at",
-        "findings", "actions", "stats", "error",
+        "findings", "actions", "resolved", "summary", "stats", "error",
     }
     finding = report["findings"][0]
-    assert set(finding) == {"fingerprint", "rule", "severity", "message", "object"}
+    assert set(finding) == {"fingerprint", "rule", "severity", "message", "object", "state"}
     assert set(finding["object"]) == {"type", "id", "summary", "html_url"}
 
 

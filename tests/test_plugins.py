@@ -17,7 +17,9 @@ def site(tmp_path, monkeypatch):
 def test_builtin_recipes_register_through_the_hook():
     registry = load_registry(entry_points=[])
     assert {"services-without-teams", "incident-note", "status-update"} <= set(registry.recipes)
-    assert {r.plugin for r in registry.recipes.values()} == set(DEFAULT_PLUGINS)
+    assert {"log", "events", "webhook"} <= set(registry.sinks)
+    providers = {r.plugin for r in registry.recipes.values()} | {s.plugin for s in registry.sinks.values()}
+    assert providers == set(DEFAULT_PLUGINS)
     assert all(p.ok and p.source == "built-in" for p in registry.plugins)
 
 
@@ -87,7 +89,7 @@ def test_misspelled_hook_fails_loudly(site):
         """,
         dist="pdrun-typo",
     )
-    with pytest.raises(PluginError, match=r"'pdrun-typo'.*'pdrun_recipe' \(did you mean 'pdrun_recipes'\?\)"):
+    with pytest.raises(PluginError, match=r"'pdrun-typo'.*'pdrun_recipe' \(did you mean 'pdrun_recipes'"):
         load_registry()
 
 

@@ -39,6 +39,7 @@ def session_for(app, *, token="pdrun-sandbox-token", sleeps=None, retries=3, fro
         token=token,
         token_source="$PAGERDUTY_API_TOKEN",
         url="https://sandbox.pdrun.invalid",
+        events_url="https://sandbox.pdrun.invalid",
         from_email=from_email,
         timeout=7.5,
         retries=retries,
@@ -88,7 +89,7 @@ def test_rejected_token_names_its_source_and_never_the_token(pd_sandbox):
     session = session_for(pd_sandbox, token=SECRET)
     recipe = load_registry(entry_points=[]).get("services-without-teams")
     result = run_recipe(recipe, session=session, params={})
-    assert result.status == "failed" and result.exit_code == 3
+    assert result.status == "failed" and result.exit_code() == 3
     assert "rejected the API token from $PAGERDUTY_API_TOKEN" in result.error
     assert 'region = "eu"' in result.error
     with pytest.raises(TokenRejected) as info:
