@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 
 from runner import hookimpl
 from runner import log as pdlog
-from runner.recipe import SEVERITIES, Param, RunResult, params_key
+from runner.recipe import SEVERITIES, Param, RunResult
 from runner.sinks import Sink, SinkContext, SinkError
 
 log = structlog.get_logger()
@@ -44,9 +43,9 @@ def deliver_log(result: RunResult, options: Mapping[str, Any], context: SinkCont
         )
 
 
-def dedup_key(result: RunResult, session_url: str) -> str:
+def dedup_key(result: RunResult) -> str:
     """The one alert per recipe (with its parameters) and account: stable across runs."""
-    return f"pdrun/{urlsplit(session_url).hostname}/{result.recipe}/{params_key(result.recipe, result.params)}"
+    return f"pdrun/{result.recipe}/{result.key}"
 
 
 def deliver_events(result: RunResult, options: Mapping[str, Any], context: SinkContext) -> None:
@@ -55,7 +54,7 @@ def deliver_events(result: RunResult, options: Mapping[str, Any], context: SinkC
     routing_key = context.environ.get(variable, "").strip()
     if not routing_key:
         raise SinkError(f"events sink: set the environment variable {variable} to an Events API v2 routing key")
-    key = dedup_key(result, context.session.url)
+    key = dedup_key(result)
     if result.status == "ok":
         context.session.send_event(routing_key, "resolve", dedup_key=key)
     elif result.status == "findings":

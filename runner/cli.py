@@ -140,6 +140,36 @@ class PdrunGroup(click.Group):
 CONFIG_HELP = "Configuration file (default: $PDRUN_CONFIG, then ./config.toml)."
 
 
+def config_option() -> click.Option:
+    return click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP)
+
+
+def target_options() -> list[click.Option]:
+    return [
+        click.Option(["--sandbox"], is_flag=True, help="Use the built-in sandbox account, in process."),
+        click.Option(
+            ["--base-url"],
+            metavar="URL",
+            help="PagerDuty API base URL, e.g. a `pdrun sandbox serve` on http://127.0.0.1:8089.",
+        ),
+    ]
+
+
+def with_options(*made: click.Option) -> Callable[[click.Command], click.Command]:
+    """Add ready-made options to a command (shared by built-in and recipe commands)."""
+
+    def decorate(command: click.Command) -> click.Command:
+        command.params.extend(made)
+        return command
+
+    return decorate
+
+
+def _config_path(given: Path | None) -> Path | None:
+    """The --config given to the command, else the one given before it (`pdrun --config X ...`)."""
+    return given or click.get_current_context().find_root().meta.get("config_path")
+
+
 @click.group(cls=PdrunGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pdrun", prog_name="pdrun")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP)
@@ -225,14 +255,9 @@ def _param_option(p: Param) -> click.Option:
 def _recipe_command(recipe: Recipe) -> click.Command:
     options = [_param_option(p) for p in recipe.params]
     options += [
-        click.Option(["--sandbox"], is_flag=True, help="Run against the built-in sandbox account, in process."),
-        click.Option(
-            ["--base-url"],
-            metavar="URL",
-            help="PagerDuty API base URL, e.g. a `pdrun sandbox serve` on http://127.0.0.1:8089.",
-        ),
+        *target_options(),
         click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
-        click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP),
+        config_option(),
     ]
     options += [
         click.Option(["--no-history"], is_flag=True, help="Do not record this run, nor compare it with earlier ones."),
@@ -251,7 +276,7 @@ def _recipe_command(recipe: Recipe) -> click.Command:
 
     def callback(sandbox: bool, base_url: str | None, config_path: Path | None, **values: Any) -> None:
         ctx = click.get_current_context()
-        path = config_path or ctx.find_root().meta.get("config_path")
+        path = _config_path(config_path)
         shown = RunOptions(**{name: values.pop(name) for name in RunOptions.__dataclass_fields__ if name in values})
         target = Target(sandbox=sandbox, base_url=base_url)
         ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, options=shown))
@@ -311,6 +336,135 @@ def run_command(
     if result.error:
         click.echo(f"pdrun: error: run failed: {result.error}", err=True)
     return result.exit_code(options.fail_on)
+
+
+@with_options(*target_options(), config_option())
+@cli.command()
+def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None:
+    """Run the [[schedule]]s of config.toml until SIGTERM or SIGINT.
+
+    Each fire runs like `pdrun RECIPE` and is recorded in the history. A fire
+    that finds its schedule's previous run still going is recorded as
+    skipped. On SIGTERM, running runs get [runner] shutdown_grace_s seconds;
+    those still going are recorded as interrupted. SIGHUP reloads the
+    schedules from config.toml (an invalid file is logged and ignored).
+    """
+    from runner.schedule import Daemon, build_schedules, serve_forever
+    from runner.sinks import SinkContext
+
+    env, path = _env(), _config_path(config_path)
+    config = env.config(path)
+    schedules = build_schedules(config, env.registry())
+    if not any(s.enabled for s in schedules):
+        raise UsageError(f"{config.source}: no enabled [[schedule]] table: nothing to serve")
+    session = Target(sandbox=sandbox, base_url=base_url).open_session(env, config)
+    history = env.history(config)
+    daemon = Daemon(
+        session=session,
+        history=history,
+        schedules=schedules,
+        sink_context=SinkContext(session, env.environ),
+        misfire_grace_s=config.runner.misfire_grace_s,
+    )
+    try:
+        serve_forever(
+            daemon,
+            reload=lambda: build_schedules(env.config(path), env.registry()),
+            grace_s=config.runner.shutdown_grace_s,
+        )
+    finally:
+        session.close()
+        history.close()
+
+
+@with_options(config_option())
+@cli.command("schedules")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def list_schedules(fmt: str, config_path: Path | None) -> None:
+    """List the configured schedules: when each fires next (in its timezone) and how its last run ended."""
+    from datetime import UTC, datetime
+
+    from runner.schedule import build_schedules
+
+    env = _env()
+    config = env.config(_config_path(config_path))
+    history = env.history(config)
+    now = datetime.now(UTC)
+    rows = []
+    for schedule in build_schedules(config, env.registry()):
+        last = history.last_outcome(schedule.name) or {}
+        upcoming = schedule.next_fire(None, now.astimezone(schedule.timezone)) if schedule.enabled else None
+        rows.append(
+            {
+                "name": schedule.name,
+                "recipe": schedule.recipe.name,
+                "when": schedule.when,
+                "timezone": schedule.timezone.key,
+                "enabled": schedule.enabled,
+                "next_fire": upcoming.isoformat(timespec="seconds") if upcoming else None,
+                "last_status": last.get("status"),
+                "last_started_at": last.get("started_at"),
+            }
+        )
+    history.close()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(table([list(row.values()) for row in rows], list(rows[0]) if rows else ["name"]))
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to its default subcommand."""
+
+    default_command = "list"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=DefaultGroup)
+def history() -> None:
+    """Past runs: `pdrun history [RECIPE]` lists them, `pdrun history show RUN_ID` shows one."""
+
+
+@with_options(config_option())
+@history.command("list")
+@click.argument("recipe", required=False)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def history_list(recipe: str | None, limit: int, fmt: str, config_path: Path | None) -> None:
+    """List the latest runs, newest first, optionally of one recipe."""
+    env = _env()
+    store = env.history(env.config(_config_path(config_path)))
+    runs = store.list_runs(recipe=recipe, limit=limit)
+    store.close()
+    if fmt == "json":
+        click.echo(json.dumps(runs, indent=2))
+        return
+    rows = [
+        (
+            r["id"], r["started_at"], r["recipe"], r["schedule"] or r["trigger"], r["status"],
+            r["findings"], r["new"], r["resolved"], r["actions"], r["api_calls"],
+        )
+        for r in runs
+    ]
+    headers = ("run", "started", "recipe", "trigger", "status", "findings", "new", "resolved", "actions", "api calls")
+    click.echo(table(rows, headers))
+
+
+@with_options(config_option())
+@history.command("show")
+@click.argument("run_id")
+def history_show(run_id: str, config_path: Path | None) -> None:
+    """Print a run's stored result: the same JSON the run printed with --format json."""
+    env = _env()
+    store = env.history(env.config(_config_path(config_path)))
+    try:
+        click.echo(json.dumps(store.find_run(run_id), indent=2))
+    finally:
+        store.close()
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from runner.clock import iso
-from runner.errors import HistoryError
-from runner.recipe import Finding, ObjectRef, RunResult, params_key, plain_params
+from runner.errors import HistoryError, UsageError
+from runner.recipe import Finding, ObjectRef, RunResult, plain_params, run_key
 
 metadata = sa.MetaData()
 
@@ -28,8 +28,9 @@ runs = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("recipe", sa.String(200), nullable=False, index=True),
+    sa.Column("account", sa.String(255), nullable=False),
     sa.Column("params", sa.JSON, nullable=False),
-    sa.Column("params_key", sa.String(16), nullable=False, index=True),
+    sa.Column("run_key", sa.String(16), nullable=False, index=True),
     sa.Column("trigger", sa.String(20), nullable=False),
     sa.Column("schedule", sa.String(200), index=True),
     sa.Column("started_at", sa.String(32), nullable=False, index=True),
@@ -42,6 +43,7 @@ runs = sa.Table(
     sa.Column("resolved", sa.Integer, nullable=False, default=0),
     sa.Column("actions", sa.Integer, nullable=False, default=0),
     sa.Column("result", sa.JSON),
+    sa.Column("sink_errors", sa.JSON),
     sa.Column("host", sa.String(255)),
     sa.Column("pid", sa.Integer),
 )
@@ -49,7 +51,7 @@ runs = sa.Table(
 findings = sa.Table(
     "findings",
     metadata,
-    sa.Column("params_key", sa.String(16), primary_key=True),
+    sa.Column("run_key", sa.String(16), primary_key=True),
     sa.Column("fingerprint", sa.String(16), primary_key=True),
     sa.Column("recipe", sa.String(200), nullable=False),
     sa.Column("rule", sa.String(200), nullable=False),
@@ -98,12 +100,13 @@ class History:
         except (OSError, sa.exc.SQLAlchemyError) as exc:
             raise HistoryError(f"cannot open the run history at {url}: {_reason(exc)}") from None
 
-    def start(self, *, run_id: str, recipe: str, params: Mapping[str, Any], trigger: str,
+    def start(self, *, run_id: str, account: str, recipe: str, params: Mapping[str, Any], trigger: str,
               schedule: str | None, started_at: str) -> None:
         """Record a run as running, so a crash or a shutdown cannot lose it."""
         self._write(
             sa.insert(runs).values(
-                id=run_id, recipe=recipe, params=plain_params(params), params_key=params_key(recipe, params),
+                id=run_id, account=account, recipe=recipe, params=plain_params(params),
+                run_key=run_key(account, recipe, params),
                 trigger=trigger, schedule=schedule, started_at=started_at, status="running",
                 host=socket.gethostname(), pid=os.getpid(),
             )
@@ -116,14 +119,17 @@ class History:
         findings resolved since. Only complete runs (ok or findings) move
         findings to resolved; a failed run leaves the memory as it was.
         """
-        key = params_key(result.recipe, result.params)
+        key = result.key
         try:
             with self.engine.begin() as conn:
+                status = conn.execute(sa.select(runs.c.status).where(runs.c.id == result.run_id)).scalar()
+                if status != "running":  # recorded as interrupted at shutdown: that record stands
+                    return result
                 result = _remember(conn, key, result)
                 summary = result.summary or {}
                 conn.execute(
                     sa.update(runs)
-                    .where(runs.c.id == result.run_id, runs.c.status == "running")
+                    .where(runs.c.id == result.run_id)
                     .values(
                         finished_at=result.finished_at, status=result.status, error=result.error,
                         api_calls=result.api_calls, findings=len(result.findings),
@@ -143,12 +149,17 @@ class History:
             raise HistoryError(f"cannot record run {result.run_id}: {_reason(exc)}") from None
         return result
 
-    def record_skipped(self, *, run_id: str, recipe: str, params: Mapping[str, Any], schedule: str,
-                       at: str, reason: str) -> None:
+    def record_sink_errors(self, run_id: str, errors: Mapping[str, str]) -> None:
+        """Record which sinks failed to deliver a run's result, and why."""
+        self._write(sa.update(runs).where(runs.c.id == run_id).values(sink_errors=dict(errors)))
+
+    def record_skipped(self, *, run_id: str, account: str, recipe: str, params: Mapping[str, Any],
+                       schedule: str, at: str, reason: str) -> None:
         """Record a fire that did not run (its schedule's previous run was still going)."""
         self._write(
             sa.insert(runs).values(
-                id=run_id, recipe=recipe, params=plain_params(params), params_key=params_key(recipe, params),
+                id=run_id, account=account, recipe=recipe, params=plain_params(params),
+                run_key=run_key(account, recipe, params),
                 trigger="schedule", schedule=schedule, started_at=at, finished_at=at, status="skipped",
                 error=reason, host=socket.gethostname(), pid=os.getpid(),
             )
@@ -190,17 +201,24 @@ class History:
 
     def list_runs(self, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Return the latest runs, newest first."""
-        query = sa.select(*[c for c in runs.c if c.name not in ("result", "params_key")])
+        query = sa.select(*[c for c in runs.c if c.name not in ("result", "run_key")])
         if recipe:
             query = query.where(runs.c.recipe == recipe)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
         return [row._asdict() for row in rows]
 
-    def stored_result(self, run_id: str) -> dict[str, Any] | None:
-        """Return the JSON result a run printed, or None if there is no such finished run."""
+    def find_run(self, prefix: str) -> dict[str, Any]:
+        """Return the result a run printed (or, for a run that has none, its record), by id or unique prefix."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(runs.c.result).where(runs.c.id == run_id)).scalar()
+            rows = conn.execute(
+                sa.select(runs).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2)
+            ).all()
+        if len(rows) != 1:
+            problem = "no run" if not rows else "more than one run"
+            raise UsageError(f"{problem} with an id starting {prefix!r} in the history at {self.url}")
+        row = rows[0]._asdict()
+        return row["result"] or {k: v for k, v in row.items() if k not in ("result", "run_key")}
 
     def prune(self, *, keep_days: int, now: datetime | None = None) -> int:
         """Delete runs (and their actions) older than `keep_days`; return how many."""
@@ -226,7 +244,7 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
     open_rows = {
         row.fingerprint: row
         for row in conn.execute(
-            sa.select(findings).where(findings.c.params_key == key, findings.c.resolved_at.is_(None))
+            sa.select(findings).where(findings.c.run_key == key, findings.c.resolved_at.is_(None))
         )
     }
     current = {f.fingerprint: f for f in result.findings}
@@ -238,7 +256,7 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
     if resolved:
         conn.execute(
             sa.update(findings)
-            .where(findings.c.params_key == key, findings.c.fingerprint.in_([f.fingerprint for f in resolved]))
+            .where(findings.c.run_key == key, findings.c.fingerprint.in_([f.fingerprint for f in resolved]))
             .values(resolved_at=now)
         )
     for finding in stated:
@@ -248,13 +266,13 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
         }
         updated = conn.execute(
             sa.update(findings)
-            .where(findings.c.params_key == key, findings.c.fingerprint == finding.fingerprint)
+            .where(findings.c.run_key == key, findings.c.fingerprint == finding.fingerprint)
             .values(**values)
         ).rowcount
         if not updated:
             conn.execute(
                 sa.insert(findings).values(
-                    params_key=key, fingerprint=finding.fingerprint, recipe=finding.recipe, first_seen=now, **values
+                    run_key=key, fingerprint=finding.fingerprint, recipe=finding.recipe, first_seen=now, **values
                 )
             )
     return replace(result, findings=stated, resolved=resolved, remembered=True)

@@ -75,9 +75,9 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-def params_key(recipe: str, params: Mapping[str, Any]) -> str:
-    """Identify a recipe with its parameters: runs with the same key are compared with each other."""
-    canonical = json.dumps({"recipe": recipe, "params": plain_params(params)}, sort_keys=True)
+def run_key(account: str, recipe: str, params: Mapping[str, Any]) -> str:
+    """Identify a recipe with its parameters on one account: runs with the same key are compared."""
+    canonical = json.dumps({"account": account, "recipe": recipe, "params": plain_params(params)}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -248,6 +248,7 @@ class RunResult:
 
     recipe: str
     run_id: str
+    account: str
     status: str
     dry_run: bool
     params: Mapping[str, Any]
@@ -260,6 +261,10 @@ class RunResult:
     duration_ms: int = field(default=0, compare=False)
     resolved: tuple[Finding, ...] = ()
     remembered: bool = False
+
+    @property
+    def key(self) -> str:
+        return run_key(self.account, self.recipe, self.params)
 
     @property
     def summary(self) -> dict[str, int] | None:
@@ -284,6 +289,7 @@ class RunResult:
         return {
             "recipe": self.recipe,
             "run_id": self.run_id,
+            "account": self.account,
             "status": self.status,
             "dry_run": self.dry_run,
             "params": plain_params(self.params),

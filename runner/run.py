@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -46,16 +46,16 @@ def run_recipe(
         started_at = now_iso()
         if history is not None:
             history.start(
-                run_id=run_id, recipe=recipe.name, params=params, trigger=trigger,
+                run_id=run_id, account=session.url, recipe=recipe.name, params=params, trigger=trigger,
                 schedule=schedule, started_at=started_at,
             )
         result = _execute(recipe, session, params, dry_run=dry_run, run_id=run_id, started_at=started_at)
         if history is not None:
-            try:
-                result = history.finish(result)
-            except HistoryError as exc:  # the run happened; its result is still returned and shown
-                log.error("history.failed", error=str(exc))
-        failed_sinks = [bound.label for bound in sinks if bound.send(result, sink_context) is not None]
+            result = _recorded(history.finish, result, fallback=result)
+        sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}
+        failed_sinks = {label: error for label, error in sink_errors.items() if error is not None}
+        if failed_sinks and history is not None:
+            _recorded(history.record_sink_errors, run_id, failed_sinks)
         fields: dict[str, Any] = {
             "status": result.status,
             "duration_ms": result.duration_ms,
@@ -67,12 +67,21 @@ def run_recipe(
         if schedule:
             fields["schedule"] = schedule
         if failed_sinks:
-            fields["sinks_failed"] = failed_sinks
+            fields["sinks_failed"] = sorted(failed_sinks)
         if result.error:
             log.error("run.failed", error=result.error, **fields)
         else:
             log.info("run.finished", **fields)
         return result
+
+
+def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
+    """Write to the history; a failure is logged, and never loses the result already in hand."""
+    try:
+        return write(*args)
+    except HistoryError as exc:
+        log.error("history.failed", error=str(exc))
+        return fallback
 
 
 def _execute(
@@ -97,6 +106,7 @@ def _execute(
     return RunResult(
         recipe=recipe.name,
         run_id=run_id,
+        account=session.url,
         status="failed" if error else "findings" if findings else "ok",
         dry_run=dry_run,
         params=params,
