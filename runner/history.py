@@ -275,7 +275,9 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
                     run_key=key, fingerprint=finding.fingerprint, recipe=finding.recipe, first_seen=now, **values
                 )
             )
-    return replace(result, findings=stated, resolved=resolved, remembered=True)
+    states = [f.state for f in stated]
+    summary = {"new": states.count("new"), "open": states.count("open"), "resolved": len(resolved)}
+    return replace(result, findings=stated, resolved=resolved, summary=summary)
 
 
 def _finding(row: Any) -> Finding:

@@ -260,19 +260,11 @@ class RunResult:
     error: str | None = None
     duration_ms: int = field(default=0, compare=False)
     resolved: tuple[Finding, ...] = ()
-    remembered: bool = False
+    summary: Mapping[str, int] | None = None
 
     @property
     def key(self) -> str:
         return run_key(self.account, self.recipe, self.params)
-
-    @property
-    def summary(self) -> dict[str, int] | None:
-        """Counts of new, still open and resolved findings, when compared with the history."""
-        if not self.remembered:
-            return None
-        states = [f.state for f in self.findings]
-        return {"new": states.count("new"), "open": states.count("open"), "resolved": len(self.resolved)}
 
     def exit_code(self, fail_on: str = "any") -> int:
         """0 clean, 1 findings that `fail_on` counts (any, new, never), 3 failed."""
@@ -298,7 +290,7 @@ class RunResult:
             "findings": [f.to_dict() for f in self.findings],
             "actions": [a.to_dict() for a in self.actions],
             "resolved": [f.to_dict() for f in self.resolved],
-            "summary": self.summary,
+            "summary": dict(self.summary) if self.summary is not None else None,
             "stats": {"api_calls": self.api_calls},
             "error": self.error,
         }

@@ -30,7 +30,7 @@ def render(result: RunResult, fmt: str) -> str:
             for f in listed
         ]
         headers = ("state", "severity", "type", "id", "name", "message", "url")
-        if not result.remembered:
+        if result.summary is None:
             rows, headers = [row[1:] for row in rows], headers[1:]
         parts.append(table(rows, headers))
     if result.actions:

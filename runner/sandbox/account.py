@@ -1,77 +1,48 @@
-"""The sandbox's account: PagerDuty objects kept as response-shaped dicts."""
+"""The sandbox's account: PagerDuty objects kept as response-shaped dicts, and the ways they change."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-SANDBOX_BASE_URL = "https://sandbox.pdrun.invalid"
-HTML_BASE_URL = "https://pdrun-sandbox.pagerduty.com"
+from runner.sandbox.objects import (
+    HTML_BASE_URL,
+    KINDS,
+    SANDBOX_BASE_URL,
+    Obj,
+    current_hour,
+    kind_of,
+    links,
+    object_id,
+    reference,
+    secret,
+    timestamp,
+)
+from runner.sandbox.schedules import WEEK
 
-# kind -> (REST collection, web UI path) for building `self` and `html_url`.
-_KINDS = {
-    "team": ("teams", "teams"),
-    "user": ("users", "users"),
-    "schedule": ("schedules", "schedules"),
-    "escalation_policy": ("escalation_policies", "escalation_policies"),
-    "service": ("services", "service-directory"),
-    "incident": ("incidents", "incidents"),
-}
-_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ID_SPACE = len(_ID_ALPHABET) ** 6
-# Coprime with 36**6, so sequence numbers map to distinct ids within a kind.
-_ID_MULTIPLIER = 982_451_653
 # How long after it was opened an incident reached its status.
 _STATUS_DELAYS = {
     "triggered": timedelta(0),
     "acknowledged": timedelta(minutes=5),
     "resolved": timedelta(hours=1),
 }
-
-Obj = dict[str, Any]
-
-
-def object_id(kind: str, sequence: int) -> str:
-    """Return the PagerDuty-like id of the `sequence`-th object of `kind`.
-
-    The same kind and number give the same id on every run and Python version.
-    """
-    offset = int.from_bytes(hashlib.sha256(kind.encode()).digest()[:8], "big")
-    number = (sequence * _ID_MULTIPLIER + offset) % _ID_SPACE
-    digits = []
-    for _ in range(6):
-        number, digit = divmod(number, len(_ID_ALPHABET))
-        digits.append(_ID_ALPHABET[digit])
-    return "P" + "".join(reversed(digits))
-
-
-def timestamp(moment: datetime) -> str:
-    """Format `moment` the way PagerDuty does: ISO 8601 in UTC, seconds, `Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def current_hour() -> datetime:
-    """Return the current UTC time truncated to the hour."""
-    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
-def reference(obj: Obj) -> Obj:
-    """Return the `<type>_reference` PagerDuty uses to point at `obj`."""
-    kind = _kind_of(obj)
-    return {
-        "id": obj["id"],
-        "type": f"{kind}_reference",
-        "summary": obj["summary"],
-        "self": obj["self"],
-        "html_url": obj["html_url"],
-    }
-
-
-def _kind_of(obj: Obj) -> str:
-    return obj["type"].removesuffix("_reference")
+INCIDENT_STATUSES = tuple(_STATUS_DELAYS)
+CONTACT_METHOD_TYPES = {
+    "email": "email_contact_method",
+    "phone": "phone_contact_method",
+    "sms": "sms_contact_method",
+    "push": "push_notification_contact_method",
+}
+PAGING_CONTACT_METHODS = ("email", "phone", "push")
+INTEGRATION_TYPES = {
+    "events_api_v2": "events_api_v2_inbound_integration",
+    "email": "generic_email_inbound_integration",
+}
+SERVICE_STATUSES = ("active", "warning", "critical", "maintenance", "disabled")
+_SETUP = (None, {"type": "other", "truncated_token": None})
 
 
 @dataclass
@@ -81,7 +52,8 @@ class Account:
     Objects are stored exactly as the REST API v2 returns them (full objects,
     references as `{id, type, summary, self, html_url}`), keyed by id in
     insertion order. `now` is the account's clock: it only moves when set, so
-    everything the account creates is deterministic.
+    everything the account creates is deterministic. Methods raise ValueError
+    for changes PagerDuty refuses and KeyError for unknown objects.
     """
 
     now: datetime = field(default_factory=current_hour)
@@ -91,17 +63,35 @@ class Account:
     escalation_policies: dict[str, Obj] = field(default_factory=dict)
     services: dict[str, Obj] = field(default_factory=dict)
     incidents: dict[str, Obj] = field(default_factory=dict)
+    integrations: dict[str, Obj] = field(default_factory=dict)
+    contact_methods: dict[str, Obj] = field(default_factory=dict)
+    notification_rules: dict[str, Obj] = field(default_factory=dict)
+    log_entries: dict[str, Obj] = field(default_factory=dict)
     team_members: dict[str, list[Obj]] = field(default_factory=dict)
+    overrides: dict[str, list[Obj]] = field(default_factory=dict)
     notes: dict[str, list[Obj]] = field(default_factory=dict)
     status_updates: dict[str, list[Obj]] = field(default_factory=dict)
+    incident_log: dict[str, list[Obj]] = field(default_factory=dict)
+    audit_records: list[Obj] = field(default_factory=list)
+    user_tokens: dict[str, str] = field(default_factory=dict)
+    events: list[Obj] = field(default_factory=list)
+    alerts: dict[str, Obj] = field(default_factory=dict)
     _sequences: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _acting: tuple[list[Obj] | None, Obj] = field(default=_SETUP, init=False, repr=False, compare=False)
+    _sorted: dict[str, tuple[int, list[Obj]]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Lookups PagerDuty does by value: casefolded email, service name, routing key -> id.
+    _index: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {"email": {}, "service": {}, "routing_key": {}}, init=False, repr=False, compare=False
+    )
+
+    # Teams and users
 
     def add_team(self, name: str, *, description: str = "", id: str | None = None) -> Obj:
         """Create a team."""
         team = self._new("team", name, id)
-        team.update(name=name, description=description, default_role="manager")
+        team.update(name=name, description=description, default_role="manager", parent=None)
         self.team_members[team["id"]] = []
-        return self._store(self.teams, team)
+        return self._created(self.teams, team)
 
     def add_user(
         self,
@@ -110,9 +100,15 @@ class Account:
         *,
         teams: Iterable[Obj | str] = (),
         role: str = "user",
+        contact_methods: Iterable[str] = PAGING_CONTACT_METHODS,
+        notification_urgencies: Iterable[str] = ("high", "low"),
         id: str | None = None,
     ) -> Obj:
-        """Create a user and make them a responder on `teams`."""
+        """Create a user, a responder on `teams`, reachable through `contact_methods`.
+
+        Each contact method (`email`, `phone`, `sms`, `push`) gets an immediate
+        notification rule for each of `notification_urgencies`.
+        """
         if self.user_by_email(email) is not None:
             raise ValueError(f"a user with email {email!r} already exists")
         user = self._new("user", name, id)
@@ -131,10 +127,53 @@ class Account:
             contact_methods=[],
             notification_rules=[],
         )
-        self._store(self.users, user)
+        self._created(self.users, user)
+        self._index["email"][email.casefold()] = user["id"]
         for team in teams:
             self.add_team_member(team, user)
+        for kind in contact_methods:
+            method = self.add_contact_method(user, kind)
+            for urgency in notification_urgencies:
+                self.add_notification_rule(user, method, urgency=urgency)
         return user
+
+    def add_contact_method(self, user: Obj | str, kind: str, *, address: str | None = None, label: str | None = None) -> Obj:
+        """Give `user` a contact method: `email`, `phone`, `sms` or `push`."""
+        user = self._get(self.users, user)
+        if kind not in CONTACT_METHOD_TYPES:
+            raise ValueError(f"unknown contact method {kind!r} (known: {', '.join(CONTACT_METHOD_TYPES)})")
+        number = self._next("contact_method")
+        label = label or {"email": "Work", "push": "Phone app"}.get(kind, "Mobile")
+        method = self._nested(user, "contact_method", number, CONTACT_METHOD_TYPES[kind], label)
+        method.update(label=label, address=address or _address(kind, user, number))
+        if kind in ("phone", "sms"):
+            method.update(country_code=1, enabled=True, blacklisted=False)
+        elif kind == "push":
+            method.update(device_type="ios", created_at=timestamp(self.now), blacklisted=False)
+        else:
+            method.update(send_short_email=False, enabled=True)
+        self.contact_methods[method["id"]] = method
+        user["contact_methods"].append(reference(method))
+        return method
+
+    def add_notification_rule(
+        self, user: Obj | str, contact_method: Obj | str, *, urgency: str = "high", start_delay_in_minutes: int = 0
+    ) -> Obj:
+        """Notify `user` through `contact_method` about incidents of `urgency`, after a delay."""
+        user, method = self._get(self.users, user), self._get(self.contact_methods, contact_method)
+        if urgency not in ("high", "low"):
+            raise ValueError(f"a notification rule's urgency is high or low, not {urgency!r}")
+        summary = f"{start_delay_in_minutes} minutes: channel {method['id']}"
+        rule = self._nested(user, "notification_rule", self._next("notification_rule"), "assignment_notification_rule", summary)
+        rule.update(
+            start_delay_in_minutes=start_delay_in_minutes,
+            contact_method=reference(method),
+            created_at=timestamp(self.now),
+            urgency=urgency,
+        )
+        self.notification_rules[rule["id"]] = rule
+        user["notification_rules"].append(reference(rule))
+        return rule
 
     def add_team_member(self, team: Obj | str, user: Obj | str, *, role: str = "responder") -> Obj:
         """Put `user` on `team` with a team `role`, or change their role there."""
@@ -149,38 +188,93 @@ class Account:
         user["teams"].append(reference(team))
         return member
 
+    def add_user_token(self, token: str, user: Obj | str) -> None:
+        """Let `token` authenticate as a user-level API key of `user`."""
+        self.user_tokens[token] = self._get(self.users, user)["id"]
+
+    def user_by_email(self, email: str) -> Obj | None:
+        """Return the user whose email is `email` (case-insensitive), if any."""
+        return self._lookup("email", email.casefold(), self.users)
+
+    # Schedules and escalation policies
+
     def add_schedule(
         self,
         name: str,
         *,
         users: Iterable[Obj | str] = (),
         teams: Iterable[Obj | str] = (),
+        turn_length: timedelta = WEEK,
+        restrictions: Iterable[Obj] = (),
         id: str | None = None,
     ) -> Obj:
-        """Create a schedule with one weekly rotation through `users`."""
+        """Create a schedule; with `users`, one layer rotating through them (weekly by default)."""
         schedule = self._new("schedule", name, id)
-        user_refs = [reference(self._get(self.users, user)) for user in users]
-        start = timestamp(self.now - timedelta(days=28))
         schedule.update(
             name=name,
             time_zone="Etc/UTC",
             description="",
             escalation_policies=[],
-            users=user_refs,
+            users=[],
             teams=[reference(self._get(self.teams, team)) for team in teams],
-            schedule_layers=[
-                {
-                    "id": object_id("schedule_layer", self._next("schedule_layer")),
-                    "name": "Layer 1",
-                    "start": start,
-                    "rotation_virtual_start": start,
-                    "rotation_turn_length_seconds": 7 * 24 * 3600,
-                    "users": [{"user": ref} for ref in user_refs],
-                    "restrictions": [],
-                }
-            ],
+            schedule_layers=[],
         )
-        return self._store(self.schedules, schedule)
+        self.overrides[schedule["id"]] = []
+        self._created(self.schedules, schedule)
+        users = list(users)
+        if users:
+            self.add_schedule_layer(schedule, users, turn_length=turn_length, restrictions=restrictions)
+        return schedule
+
+    def add_schedule_layer(
+        self,
+        schedule: Obj | str,
+        users: Iterable[Obj | str],
+        *,
+        turn_length: timedelta = WEEK,
+        restrictions: Iterable[Obj] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Obj:
+        """Add a layer rotating through `users`, from `start` (default: 28 days ago) until `end`, if any.
+
+        `restrictions` are PagerDuty's: `{"type": "daily_restriction",
+        "start_time_of_day": "09:00:00", "duration_seconds": 28800}`, or
+        `weekly_restriction` with a `start_day_of_week` (1 is Monday).
+        """
+        schedule = self._get(self.schedules, schedule)
+        refs = [reference(self._get(self.users, user)) for user in users]
+        began = timestamp(start or self.now - timedelta(days=28))
+        layer = {
+            "id": object_id("schedule_layer", self._next("schedule_layer")),
+            "name": f"Layer {len(schedule['schedule_layers']) + 1}",
+            "start": began,
+            "rotation_virtual_start": began,
+            "rotation_turn_length_seconds": int(turn_length.total_seconds()),
+            "users": [{"user": ref} for ref in refs],
+            "restrictions": [dict(r) for r in restrictions],
+        }
+        if end is not None:
+            layer["end"] = timestamp(end)
+        schedule["schedule_layers"].append(layer)
+        for ref in refs:
+            if ref["id"] not in {listed["id"] for listed in schedule["users"]}:
+                schedule["users"].append(ref)
+        return layer
+
+    def add_override(self, schedule: Obj | str, user: Obj | str, *, start: datetime, end: datetime) -> Obj:
+        """Put `user` on call for `schedule` from `start` to `end`, over every layer."""
+        schedule = self._get(self.schedules, schedule)
+        if end <= start:
+            raise ValueError("an override must end after it starts")
+        override = {
+            "id": object_id("override", self._next("override")),
+            "start": timestamp(start),
+            "end": timestamp(end),
+            "user": reference(self._get(self.users, user)),
+        }
+        self.overrides[schedule["id"]].append(override)
+        return override
 
     def add_escalation_policy(
         self,
@@ -188,34 +282,45 @@ class Account:
         *,
         targets: Iterable[Obj] = (),
         teams: Iterable[Obj | str] = (),
+        description: str = "",
         id: str | None = None,
     ) -> Obj:
-        """Create an escalation policy with one rule notifying `targets` (users or schedules)."""
+        """Create an escalation policy; with `targets` (users or schedules), its first rule notifies them."""
         policy = self._new("escalation_policy", name, id)
-        notified = [self._target(target) for target in targets]
-        rules = []
-        if notified:
-            rule_id = object_id("escalation_rule", self._next("escalation_rule"))
-            rules.append(
-                {
-                    "id": rule_id,
-                    "escalation_delay_in_minutes": 30,
-                    "targets": [reference(target) for target in notified],
-                }
-            )
         policy.update(
             name=name,
-            description="",
+            description=description,
             num_loops=0,
             on_call_handoff_notifications="if_has_services",
-            escalation_rules=rules,
+            escalation_rules=[],
             services=[],
             teams=[reference(self._get(self.teams, team)) for team in teams],
         )
+        self._created(self.escalation_policies, policy)
+        targets = list(targets)
+        if targets:
+            self.add_escalation_rule(policy, targets)
+        return policy
+
+    def add_escalation_rule(self, policy: Obj | str, targets: Iterable[Obj], *, delay_in_minutes: int = 30) -> Obj:
+        """Add a level to `policy` notifying `targets` (users or schedules, objects or references)."""
+        policy = self._get(self.escalation_policies, policy)
+        notified = [self._target(target) for target in targets]
+        if not notified:
+            raise ValueError("an escalation rule needs at least one target")
+        rule = {
+            "id": object_id("escalation_rule", self._next("escalation_rule")),
+            "escalation_delay_in_minutes": delay_in_minutes,
+            "targets": [reference(target) for target in notified],
+        }
+        policy["escalation_rules"].append(rule)
         for target in notified:
-            if target["type"] == "schedule":
-                target["escalation_policies"].append(reference(policy))
-        return self._store(self.escalation_policies, policy)
+            used_by = target.get("escalation_policies")
+            if used_by is not None and policy["id"] not in {ref["id"] for ref in used_by}:
+                used_by.append(reference(policy))
+        return rule
+
+    # Services
 
     def add_service(
         self,
@@ -224,14 +329,24 @@ class Account:
         escalation_policy: Obj | str,
         teams: Iterable[Obj | str] = (),
         status: str = "active",
+        description: str = "",
+        integrations: Iterable[str] = ("events_api_v2",),
         id: str | None = None,
     ) -> Obj:
-        """Create a service; `teams=()` leaves it owned by no team."""
+        """Create a service; `teams=()` leaves it owned by no team.
+
+        `integrations` names the kinds of integration it receives alerts
+        through: `events_api_v2` (with an integration key) or `email`.
+        """
+        if status not in SERVICE_STATUSES:
+            raise ValueError(f"unknown service status {status!r}")
+        if self.service_by_name(name) is not None:
+            raise ValueError(f"a service named {name!r} already exists")
         policy = self._get(self.escalation_policies, escalation_policy)
         service = self._new("service", name, id)
         service.update(
             name=name,
-            description="",
+            description=description,
             auto_resolve_timeout=14400,
             acknowledgement_timeout=1800,
             created_at=timestamp(self.now),
@@ -246,7 +361,82 @@ class Account:
             alert_creation="create_alerts_and_incidents",
         )
         policy["services"].append(reference(service))
-        return self._store(self.services, service)
+        self._created(self.services, service)
+        self._index["service"][name] = service["id"]
+        for kind in integrations:
+            self.add_integration(service, kind)
+        return service
+
+    def add_integration(self, service: Obj | str, kind: str = "events_api_v2", *, name: str | None = None) -> Obj:
+        """Connect an integration to `service`: `events_api_v2` (it gets an `integration_key`) or `email`."""
+        service = self._get(self.services, service)
+        if kind not in INTEGRATION_TYPES:
+            raise ValueError(f"unknown integration {kind!r} (known: {', '.join(INTEGRATION_TYPES)})")
+        integration_id = object_id("integration", self._next("integration"))
+        name = name or {"email": "Email"}.get(kind, "Events API V2")
+        integration = {
+            "id": integration_id,
+            "type": INTEGRATION_TYPES[kind],
+            "summary": name,
+            "self": f"{service['self']}/integrations/{integration_id}",
+            "html_url": f"{service['html_url']}/integrations/{integration_id}",
+            "name": name,
+            "service": reference(service),
+            "created_at": timestamp(self.now),
+        }
+        if kind == "email":
+            integration["integration_email"] = f"{integration_id.lower()}@pdrun-sandbox.pagerduty.com"
+        else:
+            integration["integration_key"] = secret("integration", integration_id)
+            self._index["routing_key"][integration["integration_key"]] = integration_id
+        self.integrations[integration_id] = integration
+        service["integrations"].append(reference(integration))
+        return integration
+
+    def integration_by_key(self, key: str) -> Obj | None:
+        """Return the Events API integration whose routing key is `key`, if any."""
+        return self._lookup("routing_key", key, self.integrations)
+
+    def service_by_name(self, name: str) -> Obj | None:
+        """Return the service named exactly `name`, if any."""
+        return self._lookup("service", name, self.services)
+
+    def update_service(self, service: Obj | str, changes: Mapping[str, Any]) -> Obj:
+        """Change a service's `name`, `description`, `status`, `escalation_policy` or `teams`."""
+        service = self._get(self.services, service)
+        before_name = service["name"]
+        fields = []
+        for key, value in changes.items():
+            before = service[key]
+            if key == "name" and value != before and self.service_by_name(value) is not None:
+                raise ValueError(f"a service named {value!r} already exists")
+            if key == "status" and value not in SERVICE_STATUSES:
+                raise ValueError(f"unknown service status {value!r}")
+            if key == "escalation_policy":
+                value = reference(self._move_service(service, self._get(self.escalation_policies, value)))
+            elif key == "teams":
+                value = [reference(self._get(self.teams, team)) for team in value]
+            if value != before:
+                service[key] = value
+                fields.append({"name": key, "before_value": _audit_value(before), "value": _audit_value(value)})
+        if "name" in changes:
+            del self._index["service"][before_name]
+            self._index["service"][service["name"]] = service["id"]
+            service["summary"] = service["name"]
+            _refresh(self.escalation_policies[service["escalation_policy"]["id"]]["services"], service)
+        if fields:
+            self._audit(service, "update", fields)
+        return service
+
+    def delete_service(self, service: Obj | str) -> None:
+        """Delete a service; its incidents keep pointing at it."""
+        service = self.services.pop(self._get(self.services, service)["id"])
+        del self._index["service"][service["name"]]
+        policy = self.escalation_policies[service["escalation_policy"]["id"]]
+        policy["services"] = [ref for ref in policy["services"] if ref["id"] != service["id"]]
+        self._audit(service, "delete")
+
+    # Incidents
 
     def add_incident(
         self,
@@ -257,6 +447,7 @@ class Account:
         urgency: str = "high",
         created_at: datetime | None = None,
         assignees: Iterable[Obj | str] = (),
+        incident_key: str | None = None,
         id: str | None = None,
     ) -> Obj:
         """Open an incident on `service`.
@@ -266,53 +457,115 @@ class Account:
         Acknowledged incidents changed status 5 minutes after `created_at`,
         resolved ones an hour after (never later than `now`).
         """
-        if status not in ("triggered", "acknowledged", "resolved"):
+        if status not in INCIDENT_STATUSES:
             raise ValueError(f"unknown incident status {status!r}")
+        if urgency not in ("high", "low"):
+            raise ValueError(f"an incident's urgency is high or low, not {urgency!r}")
         service = self._get(self.services, service)
         policy = self.escalation_policies[service["escalation_policy"]["id"]]
         number = len(self.incidents) + 1
         incident = self._new("incident", f"[#{number}] {title}", id)
         created = created_at or self.now
-        changed = min(created + _STATUS_DELAYS[status], max(created, self.now))
+        opened = timestamp(created)
         users = [self._get(self.users, user) for user in assignees] or self._first_responders(policy)
         responders = [reference(user) for user in users]
-        changed_by = responders[0] if status != "triggered" and responders else reference(service)
         incident.update(
             incident_number=number,
             title=title,
-            created_at=timestamp(created),
-            updated_at=timestamp(changed),
-            status=status,
-            incident_key=hashlib.sha256(incident["id"].encode()).hexdigest()[:32],
+            created_at=opened,
+            updated_at=opened,
+            status="triggered",
+            incident_key=incident_key or secret("incident", incident["id"]),
             service=reference(service),
-            assignments=(
-                [] if status == "resolved" else [{"at": timestamp(created), "assignee": ref} for ref in responders]
-            ),
+            assignments=[{"at": opened, "assignee": ref} for ref in responders],
             assigned_via="direct_assignment" if assignees else "escalation_policy",
-            last_status_change_at=timestamp(changed),
-            last_status_change_by=changed_by,
-            resolved_at=timestamp(changed) if status == "resolved" else None,
+            last_status_change_at=opened,
+            last_status_change_by=reference(service),
+            resolved_at=None,
             resolve_reason=None,
-            alert_counts={"all": 1, "triggered": int(status != "resolved"), "resolved": int(status == "resolved")},
+            alert_counts={"all": 1, "triggered": 1, "resolved": 0},
             is_mergeable=True,
             incident_type={"name": "incident_default"},
             escalation_policy=reference(policy),
             teams=list(service["teams"]),
             pending_actions=[],
-            acknowledgements=(
-                [{"at": timestamp(changed), "acknowledger": changed_by}] if status == "acknowledged" else []
-            ),
+            acknowledgements=[],
             priority=None,
             urgency=urgency,
             incidents_responders=[],
             responder_requests=[],
         )
+        self.incidents[incident["id"]] = incident
+        self.notes[incident["id"]] = []
+        self.status_updates[incident["id"]] = []
+        self.incident_log[incident["id"]] = []
+        trigger = self._log(incident, "trigger", opened, reference(service), "Triggered through the API.")
+        trigger["event_details"] = {"description": title}
+        incident["first_trigger_log_entry"] = reference(trigger)
+        if responders:
+            self._log_assignment(incident, opened, reference(service), responders)
         latest = service["last_incident_timestamp"]
         if latest is None or latest < incident["created_at"]:
             service["last_incident_timestamp"] = incident["created_at"]
-        self.notes[incident["id"]] = []
-        self.status_updates[incident["id"]] = []
-        return self._store(self.incidents, incident)
+        if status != "triggered":
+            changed = min(created + _STATUS_DELAYS[status], max(created, self.now))
+            self.set_incident_status(incident, status, by=responders[0] if responders else reference(service), at=changed)
+        return incident
+
+    def set_incident_status(self, incident: Obj | str, status: str, *, by: Obj, at: datetime | None = None) -> Obj:
+        """Acknowledge or resolve an incident on behalf of `by`, a user or service reference.
+
+        Setting the status it already has changes nothing; a resolved incident
+        stays resolved and nothing goes back to triggered.
+        """
+        incident = self._get(self.incidents, incident)
+        if status == incident["status"]:
+            return incident
+        if status not in ("acknowledged", "resolved"):
+            raise ValueError(f"an incident cannot be set back to {status!r}")
+        if incident["status"] == "resolved":
+            raise ValueError("Incident Already Resolved")
+        changed = timestamp(at or self.now)
+        incident.update(status=status, updated_at=changed, last_status_change_at=changed, last_status_change_by=by)
+        if status == "acknowledged":
+            incident["acknowledgements"].append({"at": changed, "acknowledger": by})
+            entry = self._log(incident, "acknowledge", changed, by, f"Acknowledged by {by['summary']}.")
+            entry["acknowledgement_timeout"] = self.services[incident["service"]["id"]]["acknowledgement_timeout"]
+        else:
+            incident.update(resolved_at=changed, assignments=[], acknowledgements=[], pending_actions=[])
+            incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
+            self._log(incident, "resolve", changed, by, f"Resolved by {by['summary']}.")
+        return incident
+
+    def reassign_incident(
+        self,
+        incident: Obj | str,
+        *,
+        by: Obj,
+        users: Iterable[Obj | str] = (),
+        escalation_policy: Obj | str | None = None,
+    ) -> Obj:
+        """Assign an open incident to `users`, or to whom `escalation_policy` notifies first."""
+        incident = self._get(self.incidents, incident)
+        if incident["status"] == "resolved":
+            raise ValueError("Incident Already Resolved")
+        chosen = [self._get(self.users, user) for user in users]
+        assignees = chosen
+        if escalation_policy is not None:
+            policy = self._get(self.escalation_policies, escalation_policy)
+            incident["escalation_policy"] = reference(policy)
+            assignees = chosen or self._first_responders(policy)
+        if not assignees:
+            raise ValueError("An incident must be assigned to someone.")
+        moment = timestamp(self.now)
+        refs = [reference(user) for user in assignees]
+        incident.update(
+            assignments=[{"at": moment, "assignee": ref} for ref in refs],
+            assigned_via="direct_assignment" if chosen else "escalation_policy",
+            updated_at=moment,
+        )
+        self._log_assignment(incident, moment, by, refs)
+        return incident
 
     def add_note(
         self,
@@ -325,15 +578,17 @@ class Account:
         """Add a note by `user` to an incident, as the web UI or API would."""
         incident = self._get(self.incidents, incident_id)
         moment = timestamp(created_at or self.now)
+        author = reference(self._get(self.users, user))
         note = {
             "id": object_id("note", self._next("note")),
-            "user": reference(self._get(self.users, user)),
+            "user": author,
             "channel": {"summary": "The PagerDuty website or APIs"},
             "content": content,
             "created_at": moment,
             "updated_at": moment,
         }
         self.notes[incident["id"]].append(note)
+        self._log(incident, "annotate", moment, author, "Note added.")
         return note
 
     def add_status_update(
@@ -360,36 +615,110 @@ class Account:
         self.status_updates[incident["id"]].append(update)
         return update
 
-    def user_by_email(self, email: str) -> Obj | None:
-        """Return the user whose email is `email` (case-insensitive), if any."""
-        wanted = email.casefold()
-        return next((u for u in self.users.values() if u["email"].casefold() == wanted), None)
+    # Reading
+
+    def ordered(self, collection: str, key: Callable[[Obj], Any], *, newest_first: bool = False) -> list[Obj]:
+        """Return an append-only collection (incidents, log entries, audit records) sorted by `key`.
+
+        The sort is kept until the collection grows; `key` must only read
+        fields that never change.
+        """
+        items = getattr(self, collection)
+        size = len(items)
+        cached = self._sorted.get(collection)
+        if cached is None or cached[0] != size:
+            values = items.values() if isinstance(items, dict) else items
+            cached = (size, sorted(values, key=key, reverse=newest_first))
+            self._sorted[collection] = cached
+        return cached[1]
+
+    @contextlib.contextmanager
+    def acting_as(self, user: Obj | None, *, token: str) -> Iterator[None]:
+        """Attribute the changes made inside this block to `user` (or the account's key) using `token`."""
+        actor = reference(user) if user else {"id": "PSANDBX", "type": "api_key_reference", "summary": "Sandbox API key"}
+        self._acting = ([actor], {"type": "api_token", "truncated_token": token[-4:]})
+        try:
+            yield
+        finally:
+            self._acting = _SETUP
+
+    # Internals
 
     def _new(self, kind: str, summary: str, explicit_id: str | None) -> Obj:
-        collection, html_path = _KINDS[kind]
-        existing = getattr(self, collection)
+        existing = getattr(self, KINDS[kind][0])
         if explicit_id is not None and explicit_id in existing:
             raise ValueError(f"a {kind} with id {explicit_id!r} already exists")
-        sequence = self._next(kind)
-        new_id = explicit_id or object_id(kind, sequence)
+        new_id = explicit_id or object_id(kind, self._next(kind))
         while new_id in existing:  # an explicit id given earlier took this one
             new_id = object_id(kind, self._next(kind))
+        self_url, html_url = links(kind, new_id)
+        return {"id": new_id, "type": kind, "summary": summary, "self": self_url, "html_url": html_url}
+
+    def _nested(self, user: Obj, kind: str, number: int, type_: str, summary: str) -> Obj:
+        nested_id = object_id(kind, number)
         return {
-            "id": new_id,
-            "type": kind,
+            "id": nested_id,
+            "type": type_,
             "summary": summary,
-            "self": f"{SANDBOX_BASE_URL}/{collection}/{new_id}",
-            "html_url": f"{HTML_BASE_URL}/{html_path}/{new_id}",
+            "self": f"{user['self']}/{kind}s/{nested_id}",
+            "html_url": None,
         }
 
     def _next(self, kind: str) -> int:
         self._sequences[kind] = self._sequences.get(kind, 0) + 1
         return self._sequences[kind]
 
-    @staticmethod
-    def _store(collection: dict[str, Obj], obj: Obj) -> Obj:
+    def _created(self, collection: dict[str, Obj], obj: Obj) -> Obj:
         collection[obj["id"]] = obj
+        self._audit(obj, "create")
         return obj
+
+    def _audit(self, obj: Obj, action: str, fields: list[Obj] | None = None) -> None:
+        actors, method = self._acting
+        details: Obj = {"resource": reference(obj)}
+        if fields:
+            details["fields"] = fields
+        self.audit_records.append(
+            {
+                "id": object_id("audit_record", self._next("audit_record")),
+                "self": None,
+                "execution_time": timestamp(self.now),
+                "execution_context": {"request_id": None, "remote_address": None},
+                "actors": actors,
+                "method": method,
+                "root_resource": reference(obj),
+                "action": action,
+                "details": details,
+            }
+        )
+
+    def _log(self, incident: Obj, kind: str, at: str, agent: Obj, summary: str) -> Obj:
+        entry_id = object_id("log_entry", self._next("log_entry"))
+        entry = {
+            "id": entry_id,
+            "type": f"{kind}_log_entry",
+            "summary": summary,
+            "self": f"{SANDBOX_BASE_URL}/log_entries/{entry_id}",
+            "html_url": f"{incident['html_url']}/log_entries/{entry_id}",
+            "created_at": at,
+            "agent": agent,
+            "channel": {"type": "api" if agent["type"] == "user_reference" else "auto"},
+            "service": incident["service"],
+            "incident": reference(incident),
+            "teams": list(incident["teams"]),
+            "contexts": [],
+        }
+        self.log_entries[entry_id] = entry
+        self.incident_log[incident["id"]].append(entry)
+        return entry
+
+    def _log_assignment(self, incident: Obj, at: str, agent: Obj, assignees: list[Obj]) -> None:
+        names = ", ".join(ref["summary"] for ref in assignees)
+        self._log(incident, "assign", at, agent, f"Assigned to {names}.")["assignees"] = assignees
+
+    def _lookup(self, index: str, value: str, collection: dict[str, Obj]) -> Obj | None:
+        found = self._index[index].get(value)
+        return collection.get(found) if found else None
 
     @staticmethod
     def _get(collection: dict[str, Obj], obj_or_id: Obj | str) -> Obj:
@@ -398,6 +727,12 @@ class Account:
             return collection[key]
         except KeyError:
             raise KeyError(f"no such object: {key!r}") from None
+
+    def _move_service(self, service: Obj, policy: Obj) -> Obj:
+        old = self.escalation_policies[service["escalation_policy"]["id"]]
+        old["services"] = [ref for ref in old["services"] if ref["id"] != service["id"]]
+        policy["services"].append(reference(service))
+        return policy
 
     def _first_responders(self, policy: Obj) -> list[Obj]:
         """Return who `policy` notifies first: its first rule's users, or each schedule's first user."""
@@ -411,7 +746,31 @@ class Account:
         return users
 
     def _target(self, target: Obj) -> Obj:
-        kind = _kind_of(target)
+        kind = kind_of(target)
         if kind not in ("user", "schedule"):
             raise ValueError(f"an escalation target is a user or a schedule, not {target['type']!r}")
         return self._get(self.users if kind == "user" else self.schedules, target)
+
+
+def _address(kind: str, user: Obj, number: int) -> str:
+    if kind == "email":
+        return user["email"]
+    if kind == "push":
+        return secret("device", user["id"], str(number))
+    return f"555{number:07d}"
+
+
+def _audit_value(value: Any) -> Any:
+    """Return a changed field's value as an audit record shows it: references by id."""
+    if isinstance(value, dict):
+        return value.get("id")
+    if isinstance(value, list):
+        return [_audit_value(item) for item in value]
+    return value
+
+
+def _refresh(refs: list[Obj], obj: Obj) -> None:
+    """Bring the summary of every reference to `obj` in `refs` up to date."""
+    for ref in refs:
+        if ref["id"] == obj["id"]:
+            ref["summary"] = obj["summary"]

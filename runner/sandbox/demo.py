@@ -1,90 +1,135 @@
-"""The demo account: a small, deterministic company on PagerDuty, with planted cases to find.
+"""The demo account: a small, deterministic company on PagerDuty, with hygiene problems planted to find.
 
-The tables below are the whole definition. Facts that tests and docs quote
-(`DEMO_TEAMLESS_SERVICES`, `DEMO_INCIDENT_ID`, `DEMO_FROM_EMAIL`) are derived
-from them, never written twice.
+The tables below are the whole definition. Apart from what is planted, the
+account is clean: every audit pdrun ships finds exactly `DEMO_PLANTED[audit]`
+with its default parameters. Planted, with the audit that finds it:
+
+- services-without-teams: Legacy Monolith, Email Relay, Cron Runner, Status Page Sync, Old Search,
+  Marketing Site (their escalation policies have no team either).
+- services-without-integrations: Pricing Engine.
+- services-inactive (30 days): Ledger, which never had an incident.
+- services-disabled: Old Search.
+- escalation-policies-unused: Payments Legacy.
+- escalation-policies-single-level: Mobile Release Pager (one level), Data Escalation (a level of one user).
+- schedules-with-gaps (14 days): Mobile Rotation, on call 08:00-20:00 only.
+- schedules-unused: Checkout Weekend.
+- users-without-contact-methods: Omar Haddad (email only), Fatima Khan (no high-urgency rule).
+- users-orphaned: Casey Brooks, on no team, schedule or policy.
+- teams-without-members: Security.
+- incidents-stale (24 hours): the six acknowledged incidents opened more than a day ago.
+- service-standards (below 80% of standards passed): Kubernetes Cluster, with no description and a
+  policy notifying no schedule.
+
+Facts that tests and docs quote (`DEMO_PLANTED`, `DEMO_TEAMLESS_SERVICES`,
+`DEMO_INCIDENT_ID`, `DEMO_FROM_EMAIL`, `DEMO_ROUTING_KEY`, `DEMO_USER_TOKEN`)
+are derived from the tables, never written twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
-from runner.sandbox.account import Account, current_hour, object_id
+from runner.sandbox.account import Account
 from runner.sandbox.app import SandboxApp
+from runner.sandbox.builder import build_account, email_of
+from runner.sandbox.objects import object_id, secret
 
-TEAMS = ("Platform", "Payments", "Checkout", "Data", "Mobile")
+TEAMS = ("Platform", "Payments", "Checkout", "Data", "Mobile", "Security")
 
-# (name, team): the first user listed for a team manages it; the very first is the account's admin.
+# How a user can be reached: contact methods, and the urgencies each notifies about.
+PAGING = {
+    "full": (("email", "phone", "push"), ("high", "low")),
+    "email only": (("email",), ("high", "low")),
+    "low urgency only": (("email", "phone", "sms"), ("low",)),
+}
+
+# (name, team or None, paging): the first user listed for a team manages it; the very first is the admin.
 USERS = (
-    ("Alex Morgan", "Platform"),
-    ("Priya Shah", "Platform"),
-    ("Jordan Lee", "Platform"),
-    ("Noah Fischer", "Platform"),
-    ("Maria Garcia", "Payments"),
-    ("Ben Carter", "Payments"),
-    ("Aisha Bello", "Payments"),
-    ("Lucas Martin", "Payments"),
-    ("Sam Rivera", "Checkout"),
-    ("Taylor Kim", "Checkout"),
-    ("Hana Sato", "Checkout"),
-    ("Omar Haddad", "Checkout"),
-    ("Elena Petrova", "Data"),
-    ("Grace Chen", "Data"),
-    ("Diego Alvarez", "Data"),
-    ("Fatima Khan", "Data"),
-    ("Chris Novak", "Mobile"),
-    ("Liam Walsh", "Mobile"),
-    ("Zoe Dubois", "Mobile"),
-    ("Ravi Patel", "Mobile"),
+    ("Alex Morgan", "Platform", "full"),
+    ("Priya Shah", "Platform", "full"),
+    ("Jordan Lee", "Platform", "full"),
+    ("Noah Fischer", "Platform", "full"),
+    ("Maria Garcia", "Payments", "full"),
+    ("Ben Carter", "Payments", "full"),
+    ("Aisha Bello", "Payments", "full"),
+    ("Lucas Martin", "Payments", "full"),
+    ("Sam Rivera", "Checkout", "full"),
+    ("Taylor Kim", "Checkout", "full"),
+    ("Hana Sato", "Checkout", "full"),
+    ("Omar Haddad", "Checkout", "email only"),
+    ("Elena Petrova", "Data", "full"),
+    ("Grace Chen", "Data", "full"),
+    ("Diego Alvarez", "Data", "full"),
+    ("Fatima Khan", "Data", "low urgency only"),
+    ("Chris Novak", "Mobile", "full"),
+    ("Liam Walsh", "Mobile", "full"),
+    ("Zoe Dubois", "Mobile", "full"),
+    ("Ravi Patel", "Mobile", "full"),
+    ("Casey Brooks", None, "full"),
 )
 
-# (name, team, users in rotation order)
+# (token, user): user-level API tokens.
+USER_TOKENS = (("pdrun-sandbox-user-token", "Sam Rivera"),)
+
+# (name, team, users in rotation order, daily on-call hours as (start, hours) or None for all day)
 SCHEDULES = (
-    ("Platform Primary", "Platform", ("Priya Shah", "Jordan Lee", "Noah Fischer")),
-    ("Payments On-Call", "Payments", ("Ben Carter", "Aisha Bello", "Lucas Martin")),
-    ("Data Weekly", "Data", ("Grace Chen", "Diego Alvarez", "Fatima Khan")),
-    ("Mobile Rotation", "Mobile", ("Liam Walsh", "Zoe Dubois", "Ravi Patel")),
+    ("Platform Primary", "Platform", ("Priya Shah", "Jordan Lee", "Noah Fischer"), None),
+    ("Payments On-Call", "Payments", ("Ben Carter", "Aisha Bello", "Lucas Martin"), None),
+    ("Checkout Primary", "Checkout", ("Hana Sato", "Omar Haddad", "Taylor Kim"), None),
+    ("Checkout Weekend", "Checkout", ("Sam Rivera", "Hana Sato"), None),
+    ("Data Weekly", "Data", ("Grace Chen", "Diego Alvarez", "Fatima Khan"), None),
+    ("Mobile Rotation", "Mobile", ("Liam Walsh", "Zoe Dubois", "Ravi Patel"), ("08:00:00", 12)),
 )
 
-# (name, team or None, schedules targeted, users targeted)
+# (schedule, user, starts in hours from now, hours)
+OVERRIDES = (("Platform Primary", "Alex Morgan", 24, 48),)
+
+# (name, team or None, levels: the schedules or users each notifies)
 ESCALATION_POLICIES = (
-    ("Platform Escalation", "Platform", ("Platform Primary",), ()),
-    ("Platform Infra Direct", "Platform", (), ("Alex Morgan", "Noah Fischer")),
-    ("Payments Escalation", "Payments", ("Payments On-Call",), ()),
-    ("Checkout Escalation", "Checkout", (), ("Sam Rivera", "Taylor Kim")),
-    ("Data Escalation", "Data", ("Data Weekly",), ()),
-    ("Mobile Escalation", "Mobile", ("Mobile Rotation",), ()),
-    ("Legacy Default", None, (), ("Alex Morgan",)),
-    ("After Hours Catch-All", None, ("Platform Primary",), ("Maria Garcia",)),
+    ("Platform Escalation", "Platform", (("Platform Primary",), ("Alex Morgan", "Priya Shah"))),
+    ("Platform Infra Direct", "Platform", (("Noah Fischer", "Jordan Lee"), ("Alex Morgan", "Priya Shah"))),
+    ("Payments Escalation", "Payments", (("Payments On-Call",), ("Maria Garcia", "Ben Carter"))),
+    ("Payments Legacy", "Payments", (("Payments On-Call",), ("Maria Garcia", "Lucas Martin"))),
+    ("Checkout Escalation", "Checkout", (("Checkout Primary",), ("Sam Rivera", "Taylor Kim"))),
+    ("Data Escalation", "Data", (("Data Weekly",), ("Elena Petrova",))),
+    ("Mobile Escalation", "Mobile", (("Mobile Rotation",), ("Chris Novak", "Liam Walsh"))),
+    ("Mobile Release Pager", "Mobile", (("Mobile Rotation",),)),
+    ("Legacy Default", None, (("Platform Primary",), ("Alex Morgan", "Noah Fischer"))),
+    ("After Hours Catch-All", None, (("Platform Primary",), ("Maria Garcia", "Alex Morgan"))),
 )
 
-# (name, escalation policy, team or None, status): a team of None is a service no team owns.
+EVENTS = ("events_api_v2",)
+
+# (name, escalation policy, team or None, status, integrations, description): a team of None is a service
+# no team owns.
 SERVICES = (
-    ("API Gateway", "Platform Escalation", "Platform", "active"),
-    ("Auth Service", "Platform Escalation", "Platform", "active"),
-    ("Kubernetes Cluster", "Platform Infra Direct", "Platform", "active"),
-    ("Service Mesh", "Platform Infra Direct", "Platform", "active"),
-    ("Legacy Monolith", "Legacy Default", None, "active"),
-    ("Payments API", "Payments Escalation", "Payments", "active"),
-    ("Billing Worker", "Payments Escalation", "Payments", "active"),
-    ("Fraud Detection", "Payments Escalation", "Payments", "active"),
-    ("Ledger", "Payments Escalation", "Payments", "active"),
-    ("Email Relay", "Legacy Default", None, "active"),
-    ("Checkout Web", "Checkout Escalation", "Checkout", "active"),
-    ("Cart Service", "Checkout Escalation", "Checkout", "active"),
-    ("Pricing Engine", "Checkout Escalation", "Checkout", "active"),
-    ("Cron Runner", "Legacy Default", None, "active"),
-    ("Data Warehouse", "Data Escalation", "Data", "active"),
-    ("ETL Pipeline", "Data Escalation", "Data", "active"),
-    ("Event Stream", "Data Escalation", "Data", "active"),
-    ("Analytics API", "Data Escalation", "Data", "active"),
-    ("Status Page Sync", "After Hours Catch-All", None, "active"),
-    ("iOS Backend", "Mobile Escalation", "Mobile", "active"),
-    ("Android Backend", "Mobile Escalation", "Mobile", "active"),
-    ("Push Notifications", "Mobile Escalation", "Mobile", "active"),
-    ("Mobile BFF", "Mobile Escalation", "Mobile", "active"),
-    ("Old Search", "After Hours Catch-All", None, "disabled"),
-    ("Marketing Site", "After Hours Catch-All", None, "active"),
+    ("API Gateway", "Platform Escalation", "Platform", "active", EVENTS, "Public edge: routing, TLS, rate limits."),
+    ("Auth Service", "Platform Escalation", "Platform", "active", EVENTS, "Logins, sessions and API tokens."),
+    ("Kubernetes Cluster", "Platform Infra Direct", "Platform", "active", EVENTS, ""),
+    ("Service Mesh", "Platform Infra Direct", "Platform", "active", EVENTS, "Sidecars and mTLS between services."),
+    ("Legacy Monolith", "Legacy Default", None, "active", EVENTS, "The original Rails app, being carved up."),
+    ("Payments API", "Payments Escalation", "Payments", "active", EVENTS, "Card and wallet payments."),
+    ("Billing Worker", "Payments Escalation", "Payments", "active", EVENTS, "Invoices and subscription renewals."),
+    ("Fraud Detection", "Payments Escalation", "Payments", "active", EVENTS, "Scores every payment for fraud."),
+    ("Ledger", "Payments Escalation", "Payments", "active", EVENTS, "Double-entry record of every payment."),
+    ("Email Relay", "Legacy Default", None, "active", ("email",), "Outbound transactional email."),
+    ("Checkout Web", "Checkout Escalation", "Checkout", "active", EVENTS, "The checkout pages."),
+    ("Cart Service", "Checkout Escalation", "Checkout", "active", EVENTS, "Carts and saved items."),
+    ("Pricing Engine", "Checkout Escalation", "Checkout", "active", (), "Prices, discounts and currencies."),
+    ("Cron Runner", "Legacy Default", None, "active", EVENTS, "Nightly batch jobs."),
+    ("Data Warehouse", "Data Escalation", "Data", "active", EVENTS, "The analytics warehouse."),
+    ("ETL Pipeline", "Data Escalation", "Data", "active", ("events_api_v2", "email"), "Loads the warehouse."),
+    ("Event Stream", "Data Escalation", "Data", "active", EVENTS, "The Kafka event bus."),
+    ("Analytics API", "Data Escalation", "Data", "active", EVENTS, "Dashboards and reports."),
+    ("Status Page Sync", "After Hours Catch-All", None, "active", EVENTS, "Mirrors incidents to the status page."),
+    ("iOS Backend", "Mobile Escalation", "Mobile", "active", EVENTS, "APIs of the iOS app."),
+    ("Android Backend", "Mobile Escalation", "Mobile", "active", EVENTS, "APIs of the Android app."),
+    ("Push Notifications", "Mobile Escalation", "Mobile", "active", EVENTS, "APNs and FCM delivery."),
+    ("Mobile BFF", "Mobile Release Pager", "Mobile", "active", EVENTS, "Backend for the mobile frontends."),
+    ("Old Search", "After Hours Catch-All", None, "disabled", EVENTS, "Search v1, replaced by Search v2."),
+    ("Marketing Site", "After Hours Catch-All", None, "active", EVENTS, "www, served from the CDN."),
 )
 
 # (hours before now, title, service, status, urgency), oldest first. Ledger and Old Search have none.
@@ -133,71 +178,171 @@ NOTES = (
     (23, "Alex Morgan", 45, "Restarted the two worst nodes; heap dump captured."),
 )
 
-# How long before `now` the teams, users, schedules, policies and services were set up.
-SETUP_AGE = timedelta(days=90)
+
+def demo_description() -> dict[str, Any]:
+    """Return the demo account as a profile description (see runner.sandbox.builder)."""
+    members = {team: [name for name, member_of, _ in USERS if member_of == team] for team in TEAMS}
+    tokens = dict((user, token) for token, user in USER_TOKENS)
+    return {
+        "teams": [{"name": team, "managers": members[team][:1]} for team in TEAMS],
+        "users": [
+            {
+                "name": name,
+                "role": "admin" if i == 0 else "user",
+                "teams": [team] if team else [],
+                "contact_methods": list(PAGING[paging][0]),
+                "notification_urgencies": list(PAGING[paging][1]),
+                **({"token": tokens[name]} if name in tokens else {}),
+            }
+            for i, (name, team, paging) in enumerate(USERS)
+        ],
+        "schedules": [
+            {
+                "name": name,
+                "teams": [team],
+                "users": list(users),
+                "restrictions": [
+                    {"type": "daily_restriction", "start_time_of_day": hours[0], "duration_seconds": hours[1] * 3600}
+                ]
+                if hours
+                else [],
+                "overrides": [
+                    {"user": user, "starts_in_hours": start, "hours": length}
+                    for schedule, user, start, length in OVERRIDES
+                    if schedule == name
+                ],
+            }
+            for name, team, users, hours in SCHEDULES
+        ],
+        "escalation_policies": [
+            {"name": name, "teams": [team] if team else [], "rules": [list(level) for level in levels]}
+            for name, team, levels in ESCALATION_POLICIES
+        ],
+        "services": [
+            {
+                "name": name,
+                "escalation_policy": policy,
+                "teams": [team] if team else [],
+                "status": status,
+                "integrations": list(integrations),
+                "description": description,
+            }
+            for name, policy, team, status, integrations, description in SERVICES
+        ],
+        "incidents": [
+            {
+                "title": title,
+                "service": service,
+                "status": status,
+                "urgency": urgency,
+                "hours_ago": hours_ago,
+                "notes": [
+                    {"user": author, "content": content, "minutes_after": minutes}
+                    for number, author, minutes, content in NOTES
+                    if number == n
+                ],
+            }
+            for n, (hours_ago, title, service, status, urgency) in enumerate(INCIDENTS, 1)
+        ],
+    }
 
 
-def _email(name: str) -> str:
-    return name.lower().replace(" ", ".") + "@example.com"
+def demo_account(*, now: datetime | None = None) -> Account:
+    """Build the demo account as it stands at `now` (default: the current UTC hour)."""
+    return build_account(demo_description(), source="the demo profile", now=now)
 
 
-DEMO_FROM_EMAIL = _email(USERS[0][0])
+def demo_app() -> SandboxApp:
+    """Serve a fresh demo account."""
+    return SandboxApp(demo_account())
+
+
+# Facts derived from the tables.
+
+DEMO_FROM_EMAIL = email_of(USERS[0][0])
 """The demo admin's address (Alex Morgan): the `From` of pdrun's example config."""
 
-DEMO_TEAMLESS_SERVICES: tuple[str, ...] = tuple(name for name, _, team, _ in SERVICES if team is None)
+DEMO_USER_TOKEN = USER_TOKENS[0][0]
+"""A user-level API token of the demo, acting as Sam Rivera (Checkout)."""
+
+DEMO_TEAMLESS_SERVICES: tuple[str, ...] = tuple(name for name, _, team, *_ in SERVICES if team is None)
 """Names of the demo services that no team owns."""
 
 DEMO_INCIDENT_ID = object_id("incident", 1 + [i[3] for i in INCIDENTS].index("triggered"))
 """Id of the demo's oldest triggered incident, the one the README quotes."""
 
 
-def demo_account(*, now: datetime | None = None) -> Account:
-    """Build the demo account as it stands at `now` (default: the current UTC hour)."""
-    now = now or current_hour()
-    account = Account(now=now - SETUP_AGE)
-    teams = {name: account.add_team(name) for name in TEAMS}
-    users = {
-        name: account.add_user(name, _email(name), teams=[teams[team]], role="admin" if i == 0 else "user")
-        for i, (name, team) in enumerate(USERS)
-    }
-    for team in TEAMS:
-        manager = next(name for name, member_of in USERS if member_of == team)
-        account.add_team_member(teams[team], users[manager], role="manager")
-    schedules = {
-        name: account.add_schedule(name, users=[users[u] for u in members], teams=[teams[team]])
-        for name, team, members in SCHEDULES
-    }
-    policies = {
-        name: account.add_escalation_policy(
-            name,
-            targets=[schedules[s] for s in targeted_schedules] + [users[u] for u in targeted_users],
-            teams=[teams[team]] if team else [],
-        )
-        for name, team, targeted_schedules, targeted_users in ESCALATION_POLICIES
-    }
-    services = {
-        name: account.add_service(
-            name, escalation_policy=policies[policy], teams=[teams[team]] if team else [], status=status
-        )
-        for name, policy, team, status in SERVICES
-    }
-    account.now = now
-    incidents = [
-        account.add_incident(
-            title,
-            service=services[service],
-            status=status,
-            urgency=urgency,
-            created_at=now - timedelta(hours=hours_ago),
-        )
-        for hours_ago, title, service, status, urgency in INCIDENTS
-    ]
-    for number, author, minutes, content in NOTES:
-        written = now - timedelta(hours=INCIDENTS[number - 1][0]) + timedelta(minutes=minutes)
-        account.add_note(incidents[number - 1]["id"], content, user=users[author], created_at=written)
-    return account
+def _integration_number(service: str) -> int:
+    """Return the creation number of `service`'s first Events API integration (services make theirs in order)."""
+    before = 0
+    for name, _, _, _, integrations, _ in SERVICES:
+        if name == service:
+            return before + 1 + list(integrations).index("events_api_v2")
+        before += len(integrations)
+    raise ValueError(service)
 
 
-def demo_app() -> SandboxApp:
-    """Serve a fresh demo account."""
-    return SandboxApp(demo_account())
+DEMO_ROUTING_KEY = secret("integration", object_id("integration", _integration_number("API Gateway")))
+"""The Events API v2 routing key of the API Gateway service's integration."""
+
+
+def _policy_targets() -> Iterator[tuple[str, tuple[str, ...]]]:
+    for name, _, levels in ESCALATION_POLICIES:
+        for level in levels:
+            yield name, level
+
+
+def _planted() -> dict[str, frozenset[str]]:
+    schedules = {name for name, *_ in SCHEDULES}
+    targeted = {target for _, level in _policy_targets() for target in level}
+    scheduled = {user for _, _, users, _ in SCHEDULES for user in users}
+    levels = {name: levels for name, _, levels in ESCALATION_POLICIES}
+    recent = {service for hours_ago, _, service, *_ in INCIDENTS if hours_ago < 30 * 24}
+    stale = {title for hours_ago, title, _, status, _ in INCIDENTS if status != "resolved" and hours_ago > 24}
+
+    def standards_failed(team: str | None, policy: str, integrations: tuple[str, ...], description: str) -> int:
+        rules = levels[policy]
+        return sum(
+            (
+                not description,
+                team is None,
+                not integrations,
+                len(rules) < 2,
+                not any(target in schedules for level in rules for target in level),
+            )
+        )
+
+    def single_level(rules: tuple[tuple[str, ...], ...]) -> bool:
+        return len(rules) == 1 or any(len(level) == 1 and level[0] not in schedules for level in rules)
+
+    def unreachable(paging: str) -> bool:
+        methods, urgencies = PAGING[paging]
+        return not {"phone", "sms", "push"} & set(methods) or "high" not in urgencies
+
+    return {
+        "services-without-teams": frozenset(DEMO_TEAMLESS_SERVICES),
+        "services-without-integrations": frozenset(name for name, *_, integrations, _ in SERVICES if not integrations),
+        "services-inactive": frozenset(
+            name for name, _, _, status, *_ in SERVICES if status != "disabled" and name not in recent
+        ),
+        "services-disabled": frozenset(name for name, _, _, status, *_ in SERVICES if status == "disabled"),
+        "escalation-policies-unused": frozenset(levels.keys() - {policy for _, policy, *_ in SERVICES}),
+        "escalation-policies-single-level": frozenset(name for name, rules in levels.items() if single_level(rules)),
+        "schedules-with-gaps": frozenset(name for name, _, _, hours in SCHEDULES if hours is not None),
+        "schedules-unused": frozenset(schedules - targeted),
+        "users-without-contact-methods": frozenset(name for name, _, paging in USERS if unreachable(paging)),
+        "users-orphaned": frozenset(
+            name for name, team, _ in USERS if team is None and name not in scheduled and name not in targeted
+        ),
+        "teams-without-members": frozenset(set(TEAMS) - {team for _, team, _ in USERS}),
+        "incidents-stale": frozenset(stale),
+        "service-standards": frozenset(
+            name
+            for name, policy, team, _, integrations, description in SERVICES
+            if standards_failed(team, policy, integrations, description) >= 2
+        ),
+    }
+
+
+DEMO_PLANTED: dict[str, frozenset[str]] = _planted()
+"""Audit (recipe) name -> names of the demo objects it must find (incident titles for incidents)."""

@@ -1,0 +1,43 @@
+"""Sandbox profiles: `demo`, `large`, or an account described in a TOML or JSON file.
+
+The file format is documented in `runner.sandbox.builder`; an example lies in
+`runner/sandbox/examples/`.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+from runner.sandbox.account import Account
+from runner.sandbox.builder import build_account
+from runner.sandbox.demo import demo_account
+from runner.sandbox.large import large_account
+
+PROFILES = ("demo", "large")
+
+
+def load_profile(name_or_path: str, *, seed: int = 0, now: datetime | None = None) -> Account:
+    """Build the account of a profile as it stands at `now`.
+
+    `seed` varies the generated `large` profile; the others do not need one.
+    A bad file raises ValueError naming the file and the key.
+    """
+    if name_or_path == "demo":
+        return demo_account(now=now)
+    if name_or_path == "large":
+        return large_account(seed=seed, now=now)
+    path = Path(name_or_path)
+    if path.suffix not in (".toml", ".json"):
+        raise ValueError(f"unknown profile {name_or_path!r}: use demo, large, or a .toml or .json file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the profile: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        description = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: invalid {path.suffix[1:].upper()}: {exc}") from None
+    return build_account(description, source=str(path), now=now)

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from runner.history import History, default_url
+from runner.sandbox.demo import DEMO_INCIDENT_ID
+
+
+def audit(invoke, *args):
+    result = invoke("services-without-teams", "--sandbox", "--format", "json", *args)
+    return result, json.loads(result.stdout)
+
+
+def test_findings_remember_new_open_and_resolved(invoke, pd_account):
+    _, first = audit(invoke)
+    assert first["summary"] == {"new": 6, "open": 0, "resolved": 0}
+    assert {f["state"] for f in first["findings"]} == {"new"}
+
+    teamless = [s for s in pd_account.services.values() if not s["teams"]]
+    fixed = teamless[0]
+    fixed["teams"] = [next(iter(pd_account.teams.values()))]
+    added = pd_account.add_service("Shadow IT", escalation_policy=fixed["escalation_policy"]["id"])
+
+    result, second = audit(invoke)
+    assert result.exit_code == 1
+    states = {f["object"]["id"]: f["state"] for f in second["findings"]}
+    assert states.pop(added["id"]) == "new"
+    assert set(states.values()) == {"open"} and fixed["id"] not in states
+    assert [f["object"]["id"] for f in second["resolved"]] == [fixed["id"]]
+    assert second["summary"] == {"new": 1, "open": 5, "resolved": 1}
+
+    _, third = audit(invoke, "--new-only")
+    assert third["findings"] == [] and third["summary"] == {"new": 0, "open": 6, "resolved": 0}
+
+
+def test_fail_on_decides_exit_code_1(invoke):
+    assert audit(invoke, "--fail-on", "new")[0].exit_code == 1
+    assert audit(invoke, "--fail-on", "new")[0].exit_code == 0
+    assert audit(invoke, "--fail-on", "any")[0].exit_code == 1
+    assert audit(invoke, "--fail-on", "never")[0].exit_code == 0
+
+
+def test_a_failed_run_resolves_nothing(invoke, pd_account, pd_sandbox):
+    audit(invoke)
+    pd_sandbox.token = "another-token"  # every request of the next run is rejected
+    failed = invoke("services-without-teams", "--sandbox", "--format", "json")
+    assert failed.exit_code == 3
+    pd_sandbox.token = "pdrun-sandbox-token"
+    _, after = audit(invoke)
+    assert after["summary"] == {"new": 0, "open": 6, "resolved": 0}
+
+
+def test_no_history_records_nothing(invoke, state_home):
+    result, report = audit(invoke, "--no-history")
+    assert report["summary"] is None and {f["state"] for f in report["findings"]} == {None}
+    assert History(default_url({"XDG_STATE_HOME": str(state_home)})).list_runs() == []
+
+
+def test_history_show_returns_the_printed_json(invoke):
+    _, printed = audit(invoke)
+    shown = invoke("history", "show", printed["run_id"][:8])
+    assert shown.exit_code == 0
+    assert json.loads(shown.stdout) == printed
+
+
+def test_history_lists_runs_newest_first(invoke):
+    audit(invoke)
+    invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi")
+    listed = json.loads(invoke("history", "--format", "json").stdout)
+    assert [r["recipe"] for r in listed] == ["incident-note", "services-without-teams"]
+    assert listed[0]["status"] == "ok" and listed[0]["actions"] == 1 and listed[0]["trigger"] == "cli"
+    only = json.loads(invoke("history", "services-without-teams", "--format", "json").stdout)
+    assert [r["recipe"] for r in only] == ["services-without-teams"]
+    table = invoke("history", "--limit", "1")
+    assert table.exit_code == 0 and "incident-note" in table.stdout and "services-without-teams" not in table.stdout
+
+
+def test_unknown_run_id_is_a_usage_error(invoke):
+    result = invoke("history", "show", "nosuchrun")
+    assert result.exit_code == 2 and "no run with an id starting 'nosuchrun'" in result.stderr
+
+
+def test_actions_are_recorded(invoke, state_home):
+    invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--format", "json")
+    history = History(default_url({"XDG_STATE_HOME": str(state_home)}))
+    with history.engine.connect() as conn:
+        rows = conn.execute(history_actions()).all()
+    assert [(r.method, r.path, r.status) for r in rows] == [("POST", f"/incidents/{DEMO_INCIDENT_ID}/notes", "done")]
+
+
+def history_actions():
+    from sqlalchemy import select
+
+    from runner.history import actions
+
+    return select(actions)
+
+
+def test_retention_drops_old_runs(tmp_path):
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+    old = (datetime.now(UTC) - timedelta(days=40)).isoformat().replace("+00:00", "Z")
+    for run_id, started in (("old", old), ("new", datetime.now(UTC).isoformat().replace("+00:00", "Z"))):
+        history.start(run_id=run_id, account="a", recipe="r", params={}, trigger="cli", schedule=None, started_at=started)
+    assert history.prune(keep_days=30) == 1
+    assert [r["id"] for r in history.list_runs()] == ["new"]
+
+
+def test_runs_of_a_dead_process_become_interrupted(tmp_path):
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+    history.start(run_id="r1", account="a", recipe="r", params={}, trigger="cli", schedule=None, started_at="2026-01-01T00:00:00.000Z")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with history.engine.begin() as conn:
+        from sqlalchemy import update
+
+        from runner.history import runs
+
+        conn.execute(update(runs).values(pid=int(dead.stdout)))
+    assert history.interrupt_orphans(at="2026-01-01T00:01:00.000Z") == 1
+    assert history.list_runs()[0]["status"] == "interrupted"
+
+
+WRITER = """
+import sys
+from runner.history import History
+from runner.recipe import Finding, ObjectRef, RunResult
+history = History(sys.argv[1])
+for n in range(int(sys.argv[3])):
+    run_id = f"{sys.argv[2]}-{n}"
+    history.start(run_id=run_id, account="a", recipe="r", params={"p": sys.argv[2]}, trigger="cli",
+                  schedule=None, started_at="2026-01-01T00:00:00.000Z")
+    finding = Finding(recipe="r", rule="r", severity="info", message="m", object=ObjectRef(type="service", id=str(n)))
+    history.finish(RunResult(recipe="r", run_id=run_id, account="a", status="findings", dry_run=False,
+                             params={"p": sys.argv[2]}, started_at="2026-01-01T00:00:00.000Z",
+                             finished_at="2026-01-01T00:00:01.000Z", findings=(finding,)))
+"""
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    History(url).close()
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, url, name, "60"], stderr=subprocess.PIPE, text=True)
+        for name in ("a", "b")
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0, writer.stderr.read()
+    runs = History(url).list_runs(limit=1000)
+    assert len(runs) == 120 and {r["status"] for r in runs} == {"findings"}
+    assert sorted(r["id"] for r in runs) == sorted(f"{w}-{n}" for w in "ab" for n in range(60))

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from runner.config import Config
+from runner.errors import UsageError
+from runner.plugins import load_registry
+from runner.sinks import bind_sinks
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 answering the statuses it is given, then 200."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made: list[Receiver] = []
+
+    def make(*statuses: int) -> Receiver:
+        made.append(Receiver(*statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def with_sink(workdir, table: str) -> None:
+    config = workdir / "config.toml"
+    config.write_text(config.read_text() + "\n" + table)
+
+
+def test_webhook_sink_posts_the_result(invoke, workdir, receiver):
+    hook = receiver()
+    with_sink(workdir, f'[sinks.chat]\ntype = "webhook"\nurl = "{hook.url}"\n')
+    result = invoke("services-without-teams", "--sandbox", "--sink", "chat", "--format", "json")
+    assert result.exit_code == 1
+    printed = json.loads(result.stdout)
+    assert len(hook.bodies) == 1
+    assert hook.bodies[0]["result"] == printed
+    assert hook.bodies[0]["text"].startswith("pdrun services-without-teams: findings, 6 findings")
+
+
+def test_webhook_sink_retries_then_fails_without_failing_the_run(invoke, workdir, receiver, state_home):
+    hook = receiver(503, 503, 503, 503)
+    with_sink(workdir, f'[sinks.chat]\ntype = "webhook"\nurl = "{hook.url}"\nretries = 1\ntimeout = 5\n')
+    result = invoke("services-without-teams", "--sandbox", "--sink", "chat", "--format", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "findings"
+    assert len(hook.bodies) == 2
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    failed = [e for e in events if e["event"] == "sink.failed"]
+    assert failed and "after 2 attempts (HTTP 503)" in failed[0]["error"]
+    finished = next(e for e in events if e["event"] == "run.finished")
+    assert finished["sinks_failed"] == ["chat"]
+    shown = json.loads(invoke("history", "--format", "json").stdout)[0]
+    assert shown["sink_errors"] == {"chat": "webhook sink: delivery failed after 2 attempts (HTTP 503)"}
+    assert shown["status"] == "findings"
+
+
+def test_webhook_url_never_reaches_the_logs(invoke, workdir):
+    secret_url = "http://127.0.0.1:9/services/T000/B000/sEcReTwEbHoOk"
+    with_sink(workdir, f'[sinks.chat]\ntype = "webhook"\nurl = "{secret_url}"\nretries = 0\n')
+    result = invoke("services-without-teams", "--sandbox", "--sink", "chat")
+    assert "sEcReTwEbHoOk" not in result.stderr + result.stdout
+
+
+def test_log_sink_logs_one_line_per_finding(invoke):
+    result = invoke("services-without-teams", "--sandbox", "--sink", "log", "--format", "json")
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    logged = [e for e in events if e["event"] == "finding"]
+    findings = json.loads(result.stdout)["findings"]
+    assert sorted(e["fingerprint"] for e in logged) == sorted(f["fingerprint"] for f in findings)
+    assert all(e["state"] == "new" and e["object_type"] == "service" for e in logged)
+
+
+def test_sink_configuration_is_checked():
+    registry = load_registry(entry_points=[])
+    with pytest.raises(UsageError, match=r"unknown sink 'slak'"):
+        bind_sinks(["slak"], Config(), registry.sinks)
+    config = Config(sinks={"chat": {"type": "webhook"}})
+    with pytest.raises(UsageError, match=r"\[sinks.chat\]: sink 'webhook' needs url"):
+        bind_sinks(["chat"], config, registry.sinks)
+    config = Config(sinks={"chat": {"type": "webhook", "url": "http://x", "retries": "3"}})
+    with pytest.raises(UsageError, match=r"\[sinks.chat\] retries: expected int"):
+        bind_sinks(["chat"], config, registry.sinks)
