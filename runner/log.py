@@ -14,9 +14,13 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
+# Shorter values cannot be secrets worth the name, and replacing them would garble every line.
+MIN_SECRET_LENGTH = 6
+
+
 def add_secret(value: str) -> None:
     """Never let `value` reach a log line, an output, or an error message."""
-    if value:
+    if len(value) >= MIN_SECRET_LENGTH:
         with _lock:
             _secrets.add(value)
 

@@ -121,7 +121,7 @@ def test_token_comes_from_the_named_variable_or_a_file(tmp_path):
 
 
 def test_http_base_url_is_reached_through_a_transport():
-    session = open_session(PagerDutyConfig(base_url="http://127.0.0.1:9"), environ={"PAGERDUTY_API_TOKEN": "t"})
+    session = open_session(PagerDutyConfig(base_url="http://127.0.0.1:9"), environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"})
     assert session.url == "http://127.0.0.1:9"
     assert session._client.url == "https://127.0.0.1:9"
 
