@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -12,21 +13,36 @@ from runner.errors import ApiError, TokenRejected
 from runner.recipe import Action, Finding, ObjectRef, Recipe
 
 if TYPE_CHECKING:
+    from runner.reads import SharedReads
     from runner.session import Session
 
 log = structlog.get_logger()
 
 
 class Context:
-    """What a recipe gets: `ctx.pd` to read, `ctx.finding()` to report, `ctx.write()` to change."""
+    """What a recipe gets: `ctx.pd` to read, `ctx.finding()` to report, `ctx.write()` to change.
 
-    def __init__(self, *, recipe: Recipe, params: Mapping[str, Any], session: Session, dry_run: bool) -> None:
+    `ctx.now` is the run's start (UTC), so every age a recipe computes is measured from one instant.
+    """
+
+    def __init__(
+        self,
+        *,
+        recipe: Recipe,
+        params: Mapping[str, Any],
+        session: Session,
+        dry_run: bool,
+        reads: SharedReads | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self.recipe = recipe
         self.params = MappingProxyType(dict(params))
-        self.pd = session
+        self.pd: Session | SharedReads = reads or session
         self.dry_run = dry_run
+        self.now = now or datetime.now(UTC)
         self.log = log
         self.actions: list[Action] = []
+        self.session = session
 
     def finding(
         self, obj: Mapping[str, Any], message: str, *, rule: str | None = None, severity: str = "warning"
@@ -50,7 +66,7 @@ class Context:
         status, error = "planned", None
         if not self.dry_run:
             try:
-                self.pd.write(method, path, body)
+                self.session.write(method, path, body)
                 status = "done"
             except TokenRejected:
                 raise

@@ -283,7 +283,7 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
 def _finding(row: Any) -> Finding:
     return Finding(
         recipe=row.recipe, rule=row.rule, severity=row.severity, message=row.message,
-        object=ObjectRef(**row.object), state="resolved",
+        object=ObjectRef(**{**row.object, "teams": tuple(row.object.get("teams", ()))}), state="resolved",
     )
 
 

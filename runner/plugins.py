@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "pdrun"
 DEFAULT_PLUGINS = (
-    "recipes.services_without_teams",
+    "recipes.services",
+    "recipes.escalation_policies",
+    "recipes.schedules",
+    "recipes.users",
+    "recipes.incidents",
     "recipes.incident_note",
     "recipes.status_update",
     "runner.builtin_sinks",

@@ -177,21 +177,29 @@ def recipe(
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectRef:
-    """The PagerDuty object a finding or action is about."""
+    """The PagerDuty object a finding is about, with the ids of the teams that own it."""
 
     type: str
     id: str
     summary: str = ""
     html_url: str | None = None
+    teams: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
         kind = str(obj.get("type", "")).removesuffix("_reference")
         summary = obj.get("summary") or obj.get("name") or obj.get("title") or ""
-        return cls(type=kind, id=str(obj["id"]), summary=str(summary), html_url=obj.get("html_url"))
+        teams = (str(obj["id"]),) if kind == "team" else tuple(t["id"] for t in obj.get("teams") or ())
+        return cls(type=kind, id=str(obj["id"]), summary=str(summary), html_url=obj.get("html_url"), teams=teams)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "id": self.id, "summary": self.summary, "html_url": self.html_url}
+        return {
+            "type": self.type,
+            "id": self.id,
+            "summary": self.summary,
+            "html_url": self.html_url,
+            "teams": list(self.teams),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)

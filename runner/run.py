@@ -17,6 +17,7 @@ from runner.recipe import Finding, Recipe, RunResult
 
 if TYPE_CHECKING:
     from runner.history import History
+    from runner.reads import SharedReads
     from runner.session import Session
     from runner.sinks import BoundSink, SinkContext
 
@@ -39,6 +40,7 @@ def run_recipe(
     sinks: Sequence[BoundSink] = (),
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
+    reads: SharedReads | None = None,
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line."""
     run_id = run_id or new_run_id()
@@ -49,7 +51,8 @@ def run_recipe(
                 run_id=run_id, account=session.url, recipe=recipe.name, params=params, trigger=trigger,
                 schedule=schedule, started_at=started_at,
             )
-        result = _execute(recipe, session, params, dry_run=dry_run, run_id=run_id, started_at=started_at)
+        ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads)
+        result = _execute(ctx, run_id=run_id, started_at=started_at)
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
         sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}
@@ -84,14 +87,12 @@ def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> An
         return fallback
 
 
-def _execute(
-    recipe: Recipe, session: Session, params: Mapping[str, Any], *, dry_run: bool, run_id: str, started_at: str
-) -> RunResult:
+def _execute(ctx: Context, *, run_id: str, started_at: str) -> RunResult:
+    recipe = ctx.recipe
     t0 = time.perf_counter()
-    ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run)
     findings: list[Finding] = []
     error = None
-    with session.counting() as calls:
+    with ctx.session.counting() as calls:
         try:
             for finding in recipe.func(ctx) or ():
                 findings.append(finding)
@@ -106,10 +107,10 @@ def _execute(
     return RunResult(
         recipe=recipe.name,
         run_id=run_id,
-        account=session.url,
+        account=ctx.session.url,
         status="failed" if error else "findings" if findings else "ok",
-        dry_run=dry_run,
-        params=params,
+        dry_run=ctx.dry_run,
+        params=dict(ctx.params),
         started_at=started_at,
         finished_at=now_iso(),
         findings=tuple(findings),

@@ -34,12 +34,14 @@ class CallCounter:
         self._lock = threading.Lock()
         self.value = 0
 
-    def add(self) -> None:
+    def __call__(self, request: httpx2.Request) -> None:
         with self._lock:
             self.value += 1
 
 
-_calls: contextvars.ContextVar[CallCounter | None] = contextvars.ContextVar("pdrun_calls", default=None)
+Observer = Callable[[httpx2.Request], None]
+# Who is told of each request attempt made in this context (a run's counter, a progress display).
+_observers: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar("pdrun_observers", default=())
 
 
 class _RetryingTransport(httpx2.BaseTransport):
@@ -59,9 +61,8 @@ class _RetryingTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         target = f"{request.method} {request.url.path}"
         for attempt in range(self._retries + 1):
-            counter = _calls.get()
-            if counter is not None:
-                counter.add()
+            for observer in _observers.get():
+                observer(request)
             last = attempt == self._retries
             try:
                 response = self._inner.handle_request(request)
@@ -141,14 +142,18 @@ class Session:
 
     @staticmethod
     @contextlib.contextmanager
-    def counting() -> Iterator[CallCounter]:
-        """Count the requests made inside this block (and threads started with its context)."""
-        counter = CallCounter()
-        token = _calls.set(counter)
+    def observing(observer: Observer) -> Iterator[Observer]:
+        """Tell `observer` of every request attempt made inside this block (and threads given its context)."""
+        token = _observers.set((*_observers.get(), observer))
         try:
-            yield counter
+            yield observer
         finally:
-            _calls.reset(token)
+            _observers.reset(token)
+
+    @classmethod
+    def counting(cls) -> contextlib.AbstractContextManager[CallCounter]:
+        """Count the request attempts made inside this block."""
+        return cls.observing(CallCounter())
 
     def get(self, path: str, **params: Any) -> Any:
         """GET one resource and return the entity inside its wrapper (`{"service": {...}}` -> `{...}`)."""

@@ -49,7 +49,7 @@ def test_audit_lists_each_teamless_service_once(invoke, pd_account):
     }
     finding = report["findings"][0]
     assert set(finding) == {"fingerprint", "rule", "severity", "message", "object", "state"}
-    assert set(finding["object"]) == {"type", "id", "summary", "html_url"}
+    assert set(finding["object"]) == {"type", "id", "summary", "html_url", "teams"}
 
 
 def test_audit_table_names_objects(invoke, pd_account):
@@ -145,7 +145,7 @@ def test_config_recipe_tables_are_checked(invoke, workdir):
     config.write_text(config.read_text() + '\n[recipes.incident-nots]\nmessage = "x"\n')
     result = invoke("services-without-teams", "--sandbox")
     assert result.exit_code == 2
-    assert "[recipes.incident-nots]: unknown recipe (did you mean 'incident-note'?)" in result.stderr
+    assert "[recipes.incident-nots]: unknown recipe (did you mean 'incident-note'" in result.stderr
 
 
 def test_config_defaults_feed_parameters(invoke, workdir, pd_sandbox):

@@ -77,3 +77,6 @@ def test_fingerprint_is_stable_and_distinguishes_objects():
 def test_object_ref_strips_reference_suffix():
     ref = ObjectRef.of({"id": "P1", "type": "service_reference", "summary": "Checkout", "html_url": "u"})
     assert ref == ObjectRef(type="service", id="P1", summary="Checkout", html_url="u")
+    owned = ObjectRef.of({"id": "P2", "type": "service", "name": "Cart", "teams": [{"id": "PT1"}, {"id": "PT2"}]})
+    assert owned.teams == ("PT1", "PT2") and owned.summary == "Cart"
+    assert ObjectRef.of({"id": "PT3", "type": "team", "summary": "Data"}).teams == ("PT3",)

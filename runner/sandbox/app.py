@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote
 
 from runner.sandbox.account import Account
 from runner.sandbox.api import ApiError, Request, Result, Route, not_found
-from runner.sandbox.faults import CAN_DROP, DropConnection, Faults, Verdict
+from runner.sandbox.faults import CAN_DROP, Faults
 from runner.sandbox.objects import SANDBOX_BASE_URL
 from runner.sandbox.routes import ROUTES
 
@@ -80,13 +80,13 @@ class SandboxApp:
         with self._lock:
             verdict = faults.judge(request.headers.get("authorization", ""))
             status, body = _fault_response(verdict.status) if verdict.status else self._respond(request)
-            dropped = verdict.drop and bool(environ.get(CAN_DROP))
+            drop = environ.get(CAN_DROP) if verdict.drop else None
             payload, headers = _encode(body, _base_url(environ))
             headers.update(verdict.headers)
-            fault = "drop" if dropped else _fault_name(verdict)
+            fault = "drop" if drop else _fault_name(verdict)
             self.exchanges.append(_exchange(request, status, headers, payload, fault))
-        if dropped:
-            raise DropConnection
+        if drop:
+            drop()
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [payload]
 

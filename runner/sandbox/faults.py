@@ -10,12 +10,9 @@ from dataclasses import dataclass, field
 
 RATE_WINDOW_S = 60.0
 SERVER_ERRORS = (500, 502, 503)
-# Set in the WSGI environ by a server able to drop a connection (runner.sandbox.server).
-CAN_DROP = "pdrun.sandbox.can_drop"
-
-
-class DropConnection(Exception):
-    """Raised by the app to have the server close the connection without answering."""
+# In the WSGI environ of a server able to drop connections (runner.sandbox.server): a callable closing
+# the request's connection unanswered.
+CAN_DROP = "pdrun.sandbox.drop_connection"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,31 @@
+"""Hygiene audits of incidents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from runner import Context, Finding, Param, hookimpl, recipe
+
+
+@recipe(
+    tags=["hygiene"],
+    params=[Param(name="hours", type=int, default=24, help="Stale when open for longer than this.")],
+)
+def incidents_stale(ctx: Context) -> Iterator[Finding]:
+    """Incidents triggered or acknowledged for longer than a threshold.
+
+    An incident left open for days is either forgotten or no longer an
+    incident; either way it hides the ones that are.
+    """
+    cutoff = ctx.now - timedelta(hours=ctx.params["hours"])
+    for incident in ctx.pd.iter("incidents", statuses=["triggered", "acknowledged"], date_range="all"):
+        opened = datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00"))
+        if opened < cutoff:
+            hours = int((ctx.now - opened).total_seconds() // 3600)
+            yield ctx.finding(incident, f"{incident['status']} for {hours} hours")
+
+
+@hookimpl
+def pdrun_recipes(register):
+    register(incidents_stale)

@@ -1,0 +1,40 @@
+"""The collection reads the hygiene audits share, each asked for the same way everywhere.
+
+Run together (`pdrun audit`), recipes that read the same path with the same
+parameters and `include[]` share one fetch; so every audit that lists users
+asks for the includes any of them needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from runner import Context
+
+USER_INCLUDES = ["contact_methods", "notification_rules"]
+
+
+def services(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("services")
+
+
+def escalation_policies(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("escalation_policies")
+
+
+def schedules(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("schedules")
+
+
+def users(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("users", include=USER_INCLUDES)
+
+
+def teams(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("teams")
+
+
+def ids(refs: Any) -> set[str]:
+    """The ids of a list of references (or objects)."""
+    return {ref["id"] for ref in refs or ()}

@@ -1,0 +1,67 @@
+"""Hygiene audits of users and teams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from runner import Context, Finding, hookimpl, recipe
+
+from recipes.listings import escalation_policies, ids, schedules, teams, users
+
+PAGING_METHODS = frozenset({"phone_contact_method", "sms_contact_method", "push_notification_contact_method"})
+
+
+@recipe(tags=["hygiene"])
+def users_without_contact_methods(ctx: Context) -> Iterator[Finding]:
+    """Users who cannot be paged: no phone, SMS or push method, or no high-urgency rule.
+
+    Email alone does not wake anyone at 3 a.m.; and without a notification
+    rule for high urgency, a user's methods are never used for the incidents
+    that matter most.
+    """
+    for user in users(ctx):
+        kinds = {m["type"].removesuffix("_reference") for m in user.get("contact_methods") or ()}
+        if not kinds & PAGING_METHODS:
+            yield ctx.finding(user, "no phone, SMS or push contact method")
+        elif not any(r.get("urgency") in ("high", "any") for r in user.get("notification_rules") or ()):
+            yield ctx.finding(user, "no notification rule for high-urgency incidents")
+
+
+@recipe(tags=["hygiene"])
+def users_orphaned(ctx: Context) -> Iterator[Finding]:
+    """Users on no team, no schedule and no escalation policy.
+
+    Such accounts usually belong to people who moved on; they cost a licence
+    and widen the account's attack surface.
+    """
+    scheduled = {uid for schedule in schedules(ctx) for uid in ids(schedule.get("users"))}
+    targeted = {
+        target["id"]
+        for policy in escalation_policies(ctx)
+        for rule in policy.get("escalation_rules") or ()
+        for target in rule.get("targets") or ()
+        if target["type"].startswith("user")
+    }
+    for user in users(ctx):
+        if not user.get("teams") and user["id"] not in scheduled | targeted:
+            yield ctx.finding(user, "on no team, schedule or escalation policy", severity="info")
+
+
+@recipe(tags=["hygiene"])
+def teams_without_members(ctx: Context) -> Iterator[Finding]:
+    """Teams with no members.
+
+    An empty team owns services and policies on paper only. Membership is
+    read from the users' teams, so the audit needs no request per team.
+    """
+    staffed = {tid for user in users(ctx) for tid in ids(user.get("teams"))}
+    for team in teams(ctx):
+        if team["id"] not in staffed:
+            yield ctx.finding(team, "no members", severity="info")
+
+
+@hookimpl
+def pdrun_recipes(register):
+    register(users_without_contact_methods)
+    register(users_orphaned)
+    register(teams_without_members)

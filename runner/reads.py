@@ -1,0 +1,68 @@
+"""A per-run read cache, so recipes run together fetch each distinct collection once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.session import Session
+
+Key = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def _key(path: str, params: dict[str, Any]) -> tuple[Key, frozenset[str]]:
+    """Split a read into what identifies it and the `include[]` it asks for."""
+    includes = frozenset(params.get("include") or ())
+    rest = tuple(
+        sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in params.items()
+               if name != "include")
+    )
+    return (path.strip("/"), rest), includes
+
+
+class SharedReads:
+    """Reads through a session, remembering each collection and object for the rest of the run.
+
+    A read is answered from memory when an earlier one had the same path and
+    parameters and asked for at least the same `include[]`, so recipes that
+    ask for the same include set share one fetch.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._lists: dict[tuple[Key, frozenset[str]], list[dict[str, Any]]] = {}
+        self._objects: dict[tuple[Key, frozenset[str]], Any] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Yield a collection, fetching it only if no earlier read of this run covers it."""
+        key, includes = _key(path, params)
+        cached = self._find(self._lists, key, includes)
+        if cached is not None:
+            yield from cached
+            return
+        items = []
+        for item in self._session.iter(path, **params):
+            items.append(item)
+            yield item
+        with self._lock:
+            self._lists[(key, includes)] = items
+
+    def get(self, path: str, **params: Any) -> Any:
+        """Read one resource, fetching it only if no earlier read of this run covers it."""
+        key, includes = _key(path, params)
+        cached = self._find(self._objects, key, includes)
+        if cached is None:
+            cached = self._session.get(path, **params)
+            with self._lock:
+                self._objects[(key, includes)] = cached
+        return cached
+
+    def _find(self, store: dict[tuple[Key, frozenset[str]], Any], key: Key, includes: frozenset[str]) -> Any:
+        with self._lock:
+            return next((value for (k, inc), value in store.items() if k == key and includes <= inc), None)
