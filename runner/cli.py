@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +19,9 @@ from runner import config as pdconfig
 from runner import log as pdlog
 from runner.errors import PdrunError, UsageError, suggest
 from runner.plugins import Registry, load_registry
-from runner.recipe import Param, Recipe
-from runner.report import FORMATS, render, table
+from runner.audit import scoped
+from runner.recipe import FAIL_ON, Param, Recipe, RunResult
+from runner.report import FORMATS, render, render_audit, table
 
 log = structlog.get_logger()
 
@@ -58,19 +61,26 @@ class Environment:
         return config
 
 
-FAIL_ON = ("any", "new", "never")
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """How a run from the command line is recorded, shown and judged."""
 
     fmt: str = "table"
+    output: Path | None = None
     dry_run: bool = False
     no_history: bool = False
     new_only: bool = False
     fail_on: str = "any"
     sinks: tuple[str, ...] = ()
+    team: str | None = None
+
+    def shown(self, result: RunResult) -> RunResult:
+        """The part of a result to show: one team's objects, or only new findings, when asked."""
+        if self.team:
+            result = scoped(result, self.team)
+        if self.new_only:
+            result = dataclasses.replace(result, findings=tuple(f for f in result.findings if f.state != "open"))
+        return result
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,39 @@ def target_options() -> list[click.Option]:
             help="PagerDuty API base URL, e.g. a `pdrun sandbox serve` on http://127.0.0.1:8089.",
         ),
     ]
+
+
+def output_options() -> list[click.Option]:
+    return [
+        click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
+        click.Option(
+            ["--output", "-o", "output"],
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            help="Write the result to this file instead of stdout.",
+        ),
+        click.Option(["--no-history"], is_flag=True, help="Do not record the run, nor compare it with earlier ones."),
+        click.Option(["--new-only"], is_flag=True, help="Show only findings that the previous run did not have."),
+        click.Option(
+            ["--fail-on"],
+            type=click.Choice(FAIL_ON),
+            default="any",
+            show_default=True,
+            help="Which findings make the exit code 1: any, new ones, none, or those of at least a severity.",
+        ),
+    ]
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print the result, or write it whole to `output` (never a half-written file)."""
+    if output is None:
+        click.echo(text)
+        return
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_text(text + "\n", encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
 def with_options(*made: click.Option) -> Callable[[click.Command], click.Command]:
@@ -256,19 +299,8 @@ def _recipe_command(recipe: Recipe) -> click.Command:
     options = [_param_option(p) for p in recipe.params]
     options += [
         *target_options(),
-        click.Option(["--format", "fmt"], type=click.Choice(FORMATS), default="table", show_default=True),
         config_option(),
-    ]
-    options += [
-        click.Option(["--no-history"], is_flag=True, help="Do not record this run, nor compare it with earlier ones."),
-        click.Option(["--new-only"], is_flag=True, help="Show only findings that the previous run did not have."),
-        click.Option(
-            ["--fail-on"],
-            type=click.Choice(FAIL_ON),
-            default="any",
-            show_default=True,
-            help="Which findings make the exit code 1: any, only new ones, or never.",
-        ),
+        *output_options(),
         click.Option(["--sink", "sinks"], multiple=True, metavar="NAME", help="Also send the result to this sink."),
     ]
     if recipe.writes:
@@ -329,13 +361,10 @@ def run_command(
         session.close()
         if history is not None:
             history.close()
-    shown = result
-    if options.new_only:
-        shown = dataclasses.replace(result, findings=tuple(f for f in result.findings if f.state != "open"))
-    click.echo(render(shown, options.fmt))
+    emit(render(options.shown(result), options.fmt), options.output)
     if result.error:
         click.echo(f"pdrun: error: run failed: {result.error}", err=True)
-    return result.exit_code(options.fail_on)
+    return options.shown(result).exit_code(options.fail_on)
 
 
 @with_options(*target_options(), config_option())
@@ -465,6 +494,60 @@ def history_show(run_id: str, config_path: Path | None) -> None:
         click.echo(json.dumps(store.find_run(run_id), indent=2))
     finally:
         store.close()
+
+
+@with_options(*target_options(), config_option(), *output_options())
+@cli.command()
+@click.argument("recipes", nargs=-1)
+@click.option("--tag", help="Run every recipe with this tag (default, without RECIPEs: hygiene).")
+@click.option("--team", metavar="ID", help="Report only objects this team owns.")
+def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: bool, base_url: str | None,
+          config_path: Path | None, **shown: Any) -> None:
+    """Run read-only recipes together in one pass over the account.
+
+    Every distinct collection is fetched once, however many recipes read it.
+    The result holds one section per recipe plus totals; exit code 1 follows
+    --fail-on, 3 means a recipe failed.
+    """
+    from runner.audit import Progress, run_audit
+
+    env = _env()
+    config = env.config(_config_path(config_path))
+    registry = env.registry()
+    chosen = [registry.get(name) for name in recipes] or [
+        r for r in sorted(registry.recipes.values(), key=lambda r: r.name) if (tag or "hygiene") in r.tags
+    ]
+    if recipes and tag:
+        chosen = [r for r in chosen if tag in r.tags]
+    writers = [r.name for r in chosen if r.writes]
+    if writers:
+        raise UsageError(f"audit runs read-only recipes; these write: {', '.join(writers)}")
+    if not chosen:
+        raise UsageError(f"no recipe is tagged {tag!r}")
+    options = RunOptions(**shown, team=team)
+    defaults = registry.configured_defaults(config)
+    params = {r.name: r.resolve_params({}, defaults.get(r.name, {})) for r in chosen}
+    session = Target(sandbox=sandbox, base_url=base_url).open_session(env, config)
+    history = None if options.no_history else env.history(config)
+    progress = Progress() if _show_progress(config) else None
+    try:
+        with session.observing(progress.request) if progress else contextlib.nullcontext():
+            result = run_audit(chosen, session=session, params=params, history=history, progress=progress)
+    finally:
+        session.close()
+        if history is not None:
+            history.close()
+    result = dataclasses.replace(result, sections=tuple(options.shown(s) for s in result.sections))
+    emit(render_audit(result, options.fmt), options.output)
+    for section in result.sections:
+        if section.error:
+            click.echo(f"pdrun: error: {section.recipe} failed: {section.error}", err=True)
+    click.get_current_context().exit(result.exit_code(options.fail_on))
+
+
+def _show_progress(config: pdconfig.Config) -> bool:
+    """Progress goes to a terminal's stderr only, and never between JSON log lines."""
+    return sys.stderr.isatty() and config.logging.format != "json"
 
 
 def main() -> None:

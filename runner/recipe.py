@@ -234,6 +234,25 @@ class Finding:
 
 
 ACTION_STATUSES = ("planned", "done", "failed", "skipped")
+# Which findings make exit code 1: any, only new ones, none, or those of at least a severity.
+FAIL_ON = ("any", "new", "never", *SEVERITIES)
+
+
+def exit_code_for(results: Iterable[RunResult], fail_on: str) -> int:
+    """3 if any run failed; else 1 if any finding counts under `fail_on`; else 0."""
+    results = list(results)
+    if any(r.status == "failed" for r in results):
+        return EXIT_FAILED
+    findings = [f for r in results for f in r.findings]
+    if fail_on == "never":
+        counted = []
+    elif fail_on == "new":
+        counted = [f for f in findings if f.state in ("new", None)]
+    elif fail_on in SEVERITIES:
+        counted = [f for f in findings if SEVERITIES.index(f.severity) >= SEVERITIES.index(fail_on)]
+    else:
+        counted = findings
+    return EXIT_FINDINGS if counted else EXIT_OK
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,15 +294,8 @@ class RunResult:
         return run_key(self.account, self.recipe, self.params)
 
     def exit_code(self, fail_on: str = "any") -> int:
-        """0 clean, 1 findings that `fail_on` counts (any, new, never), 3 failed."""
-        if self.status == "failed":
-            return EXIT_FAILED
-        counted = {
-            "any": self.findings,
-            "new": [f for f in self.findings if f.state in ("new", None)],
-            "never": (),
-        }[fail_on]
-        return EXIT_FINDINGS if counted else EXIT_OK
+        """0 clean, 1 findings that `fail_on` counts, 3 failed (see FAIL_ON)."""
+        return exit_code_for([self], fail_on)
 
     def to_dict(self) -> dict[str, Any]:
         return {

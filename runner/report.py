@@ -1,14 +1,22 @@
-"""Render results for people (tables) and programs (JSON)."""
+"""Render results for people (tables, markdown), spreadsheets (CSV) and programs (JSON)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.recipe import RunResult
+from runner.recipe import SEVERITIES, Finding, RunResult
 
-FORMATS = ("table", "json")
+if TYPE_CHECKING:
+    from runner.audit import AuditResult
+
+FORMATS = ("table", "json", "csv", "markdown")
+CSV_COLUMNS = (
+    "recipe", "rule", "severity", "object_type", "object_id", "object_name", "url", "team_ids", "message", "state",
+)
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
@@ -19,38 +27,128 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def render(result: RunResult, fmt: str) -> str:
-    """Return the result as text in format `fmt` (one of FORMATS)."""
+    """Return one run's result in format `fmt` (one of FORMATS)."""
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2)
+    if fmt == "csv":
+        return _csv([result])
+    if fmt == "markdown":
+        return _markdown(f"pdrun {result.recipe}", [result], _run_line(result))
     parts = []
-    listed = (*result.findings, *result.resolved)
-    if listed:
-        rows = [
-            (f.state or "", f.severity, f.object.type, f.object.id, f.object.summary, f.message, f.object.html_url)
-            for f in listed
-        ]
-        headers = ("state", "severity", "type", "id", "name", "message", "url")
-        if result.summary is None:
-            rows, headers = [row[1:] for row in rows], headers[1:]
-        parts.append(table(rows, headers))
+    if result.findings or result.resolved:
+        parts.append(_findings_table([*result.findings, *result.resolved], remembered=result.summary is not None))
     if result.actions:
         rows = [(a.status, a.method, a.path, a.error) for a in result.actions]
         parts.append(table(rows, ("status", "method", "path", "error")))
-    parts.append(_summary(result))
+    parts.append(_run_line(result))
     return "\n\n".join(parts)
 
 
-def _summary(result: RunResult) -> str:
+def render_audit(audit: AuditResult, fmt: str) -> str:
+    """Return an audit's results in format `fmt`: by severity, then recipe."""
+    if fmt == "json":
+        return json.dumps(audit.to_dict(), indent=2)
+    if fmt == "csv":
+        return _csv(audit.sections)
+    line = _audit_line(audit)
+    if fmt == "markdown":
+        return _markdown("pdrun audit", audit.sections, line)
+    remembered = all(s.summary is not None for s in audit.sections)
+    parts = []
+    for severity, findings in _by_severity(audit.sections):
+        parts.append(f"{severity.upper()} ({len(findings)})\n" + _findings_table(findings, remembered, recipe=True))
+    resolved = [f for s in audit.sections for f in s.resolved]
+    if resolved:
+        parts.append(f"RESOLVED SINCE THE LAST RUN ({len(resolved)})\n" + _findings_table(resolved, True, recipe=True))
+    failed = [s for s in audit.sections if s.status == "failed"]
+    parts += [f"FAILED {s.recipe}: {s.error}" for s in failed]
+    parts.append(line)
+    return "\n\n".join(parts)
+
+
+def _by_severity(sections: Sequence[RunResult]) -> list[tuple[str, list[Finding]]]:
+    findings = [f for s in sections for f in s.findings]
+    grouped = []
+    for severity in reversed(SEVERITIES):
+        chosen = sorted((f for f in findings if f.severity == severity), key=lambda f: (f.recipe, f.object.summary))
+        if chosen:
+            grouped.append((severity, chosen))
+    return grouped
+
+
+def _findings_table(findings: Sequence[Finding], remembered: bool, *, recipe: bool = False) -> str:
+    headers = ["state", "recipe", "severity", "type", "id", "name", "message", "url"]
+    rows = [
+        [f.state, f.recipe, f.severity, f.object.type, f.object.id, f.object.summary, f.message, f.object.html_url]
+        for f in findings
+    ]
+    drop = {"state"} if not remembered else set()
+    drop |= {"severity"} if recipe else {"recipe"}
+    keep = [i for i, h in enumerate(headers) if h not in drop]
+    return table([[row[i] for i in keep] for row in rows], [headers[i] for i in keep])
+
+
+def _csv(sections: Sequence[RunResult]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for section in sections:
+        for f in section.findings:
+            writer.writerow(
+                (
+                    f.recipe, f.rule, f.severity, f.object.type, f.object.id, f.object.summary,
+                    f.object.html_url or "", ";".join(f.object.teams), f.message, f.state or "",
+                )
+            )
+    return out.getvalue().rstrip("\n")
+
+
+def _markdown(title: str, sections: Sequence[RunResult], line: str) -> str:
+    lines = [f"# {title}", "", line, ""]
+    grouped = _by_severity(sections)
+    if grouped:
+        lines += ["| Severity | Recipe | Object | Message | State |", "|---|---|---|---|---|"]
+        for severity, findings in grouped:
+            for f in findings:
+                name = _cell(f.object.summary or f.object.id)
+                link = f"[{name}]({f.object.html_url})" if f.object.html_url else name
+                lines.append(
+                    f"| {severity} | `{f.recipe}` | {link} ({f.object.type} `{f.object.id}`) "
+                    f"| {_cell(f.message)} | {f.state or ''} |"
+                )
+    else:
+        lines.append("No findings.")
+    for section in sections:
+        if section.status == "failed":
+            lines += ["", f"**{section.recipe} failed:** {_cell(section.error or '')}"]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _run_line(result: RunResult) -> str:
     counts = [f"{len(result.findings)} findings"] if not result.actions else []
     if result.summary and not result.actions:
         counts += [f"{n} {state}" for state, n in result.summary.items()]
-    if result.actions:
-        by_status: dict[str, int] = {}
-        for action in result.actions:
-            by_status[action.status] = by_status.get(action.status, 0) + 1
-        counts += [f"{n} {status}" for status, n in by_status.items()]
+    by_status: dict[str, int] = {}
+    for action in result.actions:
+        by_status[action.status] = by_status.get(action.status, 0) + 1
+    counts += [f"{n} {status}" for status, n in by_status.items()]
     dry = " (dry run)" if result.dry_run else ""
     return (
         f"{result.recipe}: {result.status}{dry}: {', '.join(counts)}"
         f" - run {result.run_id}, {result.api_calls} API calls, {result.duration_ms} ms"
+    )
+
+
+def _audit_line(audit: AuditResult) -> str:
+    totals = audit.totals
+    severities = ", ".join(f"{n} {sev}" for sev, n in totals["by_severity"].items() if n)
+    memory = f"; {totals['new']} new, {totals['resolved']} resolved" if totals["new"] is not None else ""
+    failed = f"; {len(totals['failed'])} failed" if totals["failed"] else ""
+    return (
+        f"audit {audit.audit_id}: {totals['findings']} findings ({severities or 'none'}) from {totals['recipes']}"
+        f" recipes{memory}{failed}; {totals['api_calls']} API requests"
     )

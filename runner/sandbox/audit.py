@@ -46,12 +46,7 @@ def list_audit_records(account: Account, request: Request) -> Result:
     offset = _decode(request.value("cursor"))
     page = records[offset : offset + limit]
     more = offset + limit < len(records)
-    return 200, {
-        "records": page,
-        "limit": limit,
-        "next_cursor": _encode(offset + limit) if more else None,
-        "response_metadata": None,
-    }
+    return 200, {"records": page, "limit": limit, "next_cursor": _encode(offset + limit) if more else None}
 
 
 def _by_actor(request: Request) -> Callable[[Obj], bool]:

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from runner.report import CSV_COLUMNS
+from runner.sandbox.demo import DEMO_PLANTED
+
+
+def audit_json(invoke, *args):
+    result = invoke("audit", "--sandbox", "--format", "json", *args)
+    return result, json.loads(result.stdout)
+
+
+def object_name(account, ref: dict) -> str:
+    collection = {
+        "service": account.services, "escalation_policy": account.escalation_policies,
+        "schedule": account.schedules, "user": account.users, "team": account.teams, "incident": account.incidents,
+    }[ref["type"]]
+    obj = collection[ref["id"]]
+    return obj.get("name") or obj["title"]
+
+
+def test_audit_finds_every_planted_case_and_nothing_else(invoke, pd_account):
+    result, report = audit_json(invoke)
+    assert result.exit_code == 1, result.stderr
+    assert set(report["sections"]) == set(DEMO_PLANTED)
+    for recipe, section in report["sections"].items():
+        found = [object_name(pd_account, f["object"]) for f in section["findings"]]
+        assert len(found) == len(set(found)), recipe
+        assert set(found) == DEMO_PLANTED[recipe], recipe
+    assert report["totals"]["findings"] == sum(len(v) for v in DEMO_PLANTED.values())
+
+
+def pages(n: int) -> int:
+    return max(1, math.ceil(n / 100))
+
+
+def test_audit_requests_are_distinct_collection_pages_plus_schedule_coverage(invoke, pd_account, pd_sandbox):
+    """The formula the README states.
+
+    requests = pages(services) + pages(escalation_policies) + pages(schedules) + pages(users)
+             + pages(teams) + pages(open incidents)         -- each distinct collection, fetched once
+             + schedules                                     -- one coverage read per schedule
+             + ceil(services / 100)                          -- standards scores, 100 ids a request
+    """
+    open_incidents = [i for i in pd_account.incidents.values() if i["status"] != "resolved"]
+    expected = (
+        pages(len(pd_account.services)) + pages(len(pd_account.escalation_policies))
+        + pages(len(pd_account.schedules)) + pages(len(pd_account.users)) + pages(len(pd_account.teams))
+        + pages(len(open_incidents))
+        + len(pd_account.schedules)
+        + math.ceil(len(pd_account.services) / 100)
+    )
+    _, report = audit_json(invoke)
+    assert report["totals"]["api_calls"] == len(pd_sandbox.exchanges) == expected
+    reads = [(e.path, tuple((k, tuple(v)) for k, v in sorted(e.query.items()))) for e in pd_sandbox.exchanges]
+    assert len(reads) == len(set(reads)), "a collection was fetched twice"
+
+
+def test_csv_has_the_documented_columns(invoke):
+    result = invoke("audit", "--sandbox", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == sum(len(v) for v in DEMO_PLANTED.values())
+    gap = next(r for r in rows if r["recipe"] == "schedules-with-gaps")
+    assert gap["severity"] == "error" and gap["object_type"] == "schedule" and gap["url"].startswith("https://")
+    assert gap["team_ids"]
+
+
+def test_markdown_is_a_table(invoke):
+    result = invoke("audit", "--sandbox", "--format", "markdown")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "# pdrun audit"
+    rows = [line for line in lines if line.startswith("|")]
+    assert rows[0] == "| Severity | Recipe | Object | Message | State |" and rows[1] == "|---|---|---|---|---|"
+    assert all(row.count("|") - row.count("\\|") == 6 for row in rows)
+    assert len(rows) - 2 == sum(len(v) for v in DEMO_PLANTED.values())
+    assert "[Mobile Rotation](https://" in result.stdout
+
+
+def test_team_scopes_findings(invoke, pd_account):
+    mobile = next(t["id"] for t in pd_account.teams.values() if t["name"] == "Mobile")
+    result, report = audit_json(invoke, "--team", mobile)
+    findings = [f for s in report["sections"].values() for f in s["findings"]]
+    assert findings and all(mobile in f["object"]["teams"] for f in findings)
+    assert "Mobile Rotation" in {f["object"]["summary"] for f in findings}
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("error", 1), ("critical", 0), ("never", 0), ("any", 1)])
+def test_fail_on_severity(invoke, fail_on, code):
+    assert invoke("audit", "--sandbox", "--no-history", "--fail-on", fail_on).exit_code == code
+
+
+def test_named_recipes_and_output_file(invoke, workdir):
+    out = workdir / "report.json"
+    result = invoke("audit", "services-disabled", "teams-without-members", "--sandbox", "--format", "json",
+                    "--output", str(out))
+    assert result.exit_code == 1 and result.stdout == ""
+    report = json.loads(out.read_text())
+    assert list(report["sections"]) == ["services-disabled", "teams-without-members"]
+
+
+def test_audit_refuses_write_recipes_and_unknown_tags(invoke, pd_sandbox):
+    writes = invoke("audit", "incident-note", "--sandbox")
+    assert writes.exit_code == 2 and "incident-note" in writes.stderr
+    assert invoke("audit", "--tag", "nosuch", "--sandbox").exit_code == 2
+    assert pd_sandbox.exchanges == []
+
+
+def test_a_single_recipe_renders_csv(invoke):
+    result = invoke("services-disabled", "--sandbox", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["object_name"] for r in rows] == ["Old Search"]
