@@ -73,7 +73,7 @@ def test_two_recipes_with_one_name_name_both_plugins(site):
         """,
         dist="pdrun-clash",
     )
-    with pytest.raises(PluginError, match=r"'services-without-teams'.*'recipes.services_without_teams' and 'pdrun-clash'"):
+    with pytest.raises(PluginError, match=r"'services-without-teams'.*'recipes.services' and 'pdrun-clash'"):
         load_registry()
 
 
