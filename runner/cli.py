@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,9 @@ from runner import log as pdlog
 from runner.errors import PdrunError, UsageError, suggest
 from runner.plugins import Registry, load_registry
 from runner.audit import scoped
-from runner.recipe import FAIL_ON, Param, Recipe, RunResult
+from runner.recipe import FAIL_ON, Action, Param, Recipe, RunResult
 from runner.report import FORMATS, render, render_audit, table
+from runner.writes import CONFIRM_ABOVE, DEFAULT_MAX_WRITES, WritePolicy
 
 log = structlog.get_logger()
 
@@ -68,6 +69,9 @@ class RunOptions:
     fmt: str = "table"
     output: Path | None = None
     dry_run: bool = False
+    plan_file: Path | None = None
+    max_writes: int | None = None
+    yes: bool = False
     no_history: bool = False
     new_only: bool = False
     fail_on: str = "any"
@@ -183,6 +187,29 @@ def output_options() -> list[click.Option]:
             help="Which findings make the exit code 1: any, new ones, none, or those of at least a severity.",
         ),
     ]
+
+
+def write_options(*, plan: bool) -> list[click.Option]:
+    """Options of commands that write: the cap, the confirmation, and (for recipes) dry runs and plans."""
+    options = [
+        click.Option(
+            ["--max-writes"],
+            type=click.IntRange(min=0),
+            help=f"Refuse a plan changing more objects than this (default: [recipes.<name>] max_writes,"
+            f" else {DEFAULT_MAX_WRITES}).",
+        ),
+        click.Option(["--yes", "-y"], is_flag=True, help=f"Confirm plans changing more than {CONFIRM_ABOVE} objects."),
+    ]
+    if plan:
+        options += [
+            click.Option(["--dry-run"], is_flag=True, help="Show the exact writes (method, path, headers, body); make none."),
+            click.Option(
+                ["--plan", "plan_file"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Dry run, and save the plan to this file for `pdrun apply`.",
+            ),
+        ]
+    return options
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -304,7 +331,7 @@ def _recipe_command(recipe: Recipe) -> click.Command:
         click.Option(["--sink", "sinks"], multiple=True, metavar="NAME", help="Also send the result to this sink."),
     ]
     if recipe.writes:
-        options.append(click.Option(["--dry-run"], is_flag=True, help="Show the exact writes, make none."))
+        options += write_options(plan=True)
 
     def callback(sandbox: bool, base_url: str | None, config_path: Path | None, **values: Any) -> None:
         ctx = click.get_current_context()
@@ -332,13 +359,29 @@ def run_command(
     target: Target,
     options: RunOptions,
 ) -> int:
-    """Check everything a run needs, run it, print the result, and return the exit code."""
-    from runner.run import run_recipe
-    from runner.sinks import SinkContext, bind_sinks
-
+    """Resolve a recipe's parameters from the command line and config.toml, then run it."""
     config = env.config(config_path)
     defaults = env.registry().configured_defaults(config)
     params = recipe.resolve_params(values, defaults.get(recipe.name, {}))
+    return execute(env, config, recipe, params, target=target, options=options)
+
+
+def execute(
+    env: Environment,
+    config: pdconfig.Config,
+    recipe: Recipe,
+    params: Mapping[str, Any],
+    *,
+    target: Target,
+    options: RunOptions,
+    trigger: str = "cli",
+    check_session: Callable[[Any], None] | None = None,
+) -> int:
+    """Check everything a run needs, run it, print the result, and return the exit code."""
+    from runner.plan import Plan
+    from runner.run import run_recipe
+    from runner.sinks import SinkContext, bind_sinks
+
     if recipe.writes and not config.pagerduty.from_email:
         raise UsageError(
             f"{recipe.name} writes to PagerDuty, which needs the email of the user acting:"
@@ -346,25 +389,80 @@ def run_command(
         )
     sinks = bind_sinks(options.sinks, config, env.registry().sinks)
     session = target.open_session(env, config)
-    history = None if options.no_history else env.history(config)
+    history = None
     try:
+        if check_session is not None:
+            check_session(session)
+        history = None if options.no_history else env.history(config)
         result = run_recipe(
             recipe,
             session=session,
             params=params,
-            dry_run=options.dry_run,
+            dry_run=options.dry_run or options.plan_file is not None,
+            trigger=trigger,
             history=history,
             sinks=sinks,
             sink_context=SinkContext(session, env.environ),
+            policy=_write_policy(config, recipe.name, options),
         )
     finally:
         session.close()
         if history is not None:
             history.close()
+    if options.plan_file is not None and result.status != "failed":
+        Plan.of(result).save(options.plan_file)
     emit(render(options.shown(result), options.fmt), options.output)
     if result.error:
-        click.echo(f"pdrun: error: run failed: {result.error}", err=True)
+        click.echo(f"pdrun: error: run {result.status}: {result.error}", err=True)
     return options.shown(result).exit_code(options.fail_on)
+
+
+def _write_policy(config: pdconfig.Config, recipe: str, options: RunOptions) -> WritePolicy:
+    cap = options.max_writes if options.max_writes is not None else config.max_writes(recipe)
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    return WritePolicy(
+        max_writes=DEFAULT_MAX_WRITES if cap is None else cap,
+        confirm=_confirm if interactive else None,
+        assume_yes=options.yes,
+    )
+
+
+def _confirm(planned: Sequence[Action]) -> bool:
+    """Show a large plan on the terminal and ask before making it."""
+    changes = sum(a.changes for a in planned)
+    click.echo(f"pdrun will make {len(planned)} write requests changing {changes} objects:", err=True)
+    for action in planned[:10]:
+        click.echo(f"  {action.method} {action.path}", err=True)
+    if len(planned) > 10:
+        click.echo(f"  ... and {len(planned) - 10} more", err=True)
+    return click.confirm("Go ahead?", default=False, err=True)
+
+
+@with_options(*target_options(), config_option(), *output_options(), *write_options(plan=False))
+@cli.command("apply")
+@click.argument("plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path: Path | None, **shown: Any) -> None:
+    """Make exactly the writes of a plan saved with `pdrun RECIPE --plan FILE`.
+
+    The plan must have been made for the same account (base URL); it is
+    recorded like a run (trigger "apply"), with the same caps, confirmation
+    and idempotency: a write already done is skipped.
+    """
+    from runner.plan import Plan
+
+    plan = Plan.load(plan_path)
+    env = _env()
+    config = env.config(_config_path(config_path))
+    ctx = click.get_current_context()
+    ctx.exit(
+        execute(
+            env, config, plan.replay(), plan.params,
+            target=Target(sandbox=sandbox, base_url=base_url),
+            options=RunOptions(**shown),
+            trigger="apply",
+            check_session=lambda session: plan.check_account(session.url, plan_path),
+        )
+    )
 
 
 @with_options(*target_options(), config_option())

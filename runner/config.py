@@ -75,6 +75,7 @@ class ScheduleConfig:
     params: dict = field(default_factory=dict)
     enabled: bool = True
     allow_writes: bool = False
+    max_writes: int | None = None
     sinks: list = field(default_factory=list)
 
     @property
@@ -97,6 +98,10 @@ class Config:
     @property
     def source(self) -> str:
         return str(self.path) if self.path else "built-in defaults"
+
+    def max_writes(self, recipe: str) -> int | None:
+        """The cap `[recipes.<recipe>] max_writes` sets, if any."""
+        return self.recipes.get(recipe, {}).get("max_writes")
 
 
 SECTIONS = {"pagerduty": PagerDutyConfig, "logging": LoggingConfig, "runner": RunnerConfig}

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.errors import ApiError, TokenRejected
 from runner.recipe import Action, Finding, ObjectRef, Recipe
+from runner.writes import Check
 
 if TYPE_CHECKING:
     from runner.reads import SharedReads
@@ -42,6 +42,7 @@ class Context:
         self.now = now or datetime.now(UTC)
         self.log = log
         self.actions: list[Action] = []
+        self.checks: list[Check | None] = []
         self.session = session
 
     def finding(
@@ -56,23 +57,26 @@ class Context:
             object=ObjectRef.of(obj),
         )
 
-    def write(self, method: str, path: str, body: Any = None) -> Action:
-        """Make a write through the session, or only plan it in a dry run; record it either way.
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        changes: int = 1,
+        check: Check | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Action:
+        """Plan a write. pdrun carries out the plan, in order, once the recipe returns.
 
-        A rejected write is recorded as failed with PagerDuty's message and the
-        recipe goes on; a rejected token stops the run.
+        `changes` is how many objects the request changes (a bulk update changes
+        many); caps count it. `check`, when given, tells whether the write has
+        already taken effect in PagerDuty: such a write is skipped, and a 5xx
+        is retried only when the check shows the write did not happen.
+        `headers` replaces the session's write headers (a replayed plan keeps its own `From`).
         """
-        method = method.upper()
-        status, error = "planned", None
-        if not self.dry_run:
-            try:
-                self.session.write(method, path, body)
-                status = "done"
-            except TokenRejected:
-                raise
-            except ApiError as exc:
-                status, error = "failed", str(exc)
-        action = Action(method=method, path=path, body=body, status=status, error=error)
+        sent = dict(headers) if headers is not None else self.session.write_headers()
+        action = Action(method=method.upper(), path=path, body=body, headers=sent, changes=changes)
         self.actions.append(action)
-        log.info(f"action.{status}", method=method, path=path, **({"error": error} if error else {}))
+        self.checks.append(check)
         return action

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from runner.clock import iso
 from runner.errors import HistoryError, UsageError
-from runner.recipe import Finding, ObjectRef, RunResult, plain_params, run_key
+from runner.recipe import Action, Finding, ObjectRef, RunResult, plain_params, run_key
 
 metadata = sa.MetaData()
 
@@ -69,12 +69,18 @@ actions = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(24), nullable=False, index=True),
     sa.Column("method", sa.String(10), nullable=False),
     sa.Column("path", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON),
     sa.Column("body", sa.JSON),
+    sa.Column("changes", sa.Integer, nullable=False, default=1),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("error", sa.Text),
+    sa.UniqueConstraint("run_id", "seq"),
 )
+# An action in these states must not be sent again: done, or sent by a run that stopped before it knew.
+SETTLED_ACTIONS = ("done", "sending")
 
 FINISHED = ("ok", "findings", "failed")
 
@@ -138,16 +144,37 @@ class History:
                     )
                 )
                 if result.actions:
+                    conn.execute(sa.delete(actions).where(actions.c.run_id == result.run_id))
                     conn.execute(
                         sa.insert(actions),
-                        [
-                            {"run_id": result.run_id, "seq": n, **a.to_dict()}
-                            for n, a in enumerate(result.actions)
-                        ],
+                        [_action_row(result.run_id, n, a, result.account) for n, a in enumerate(result.actions)],
                     )
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(f"cannot record run {result.run_id}: {_reason(exc)}") from None
         return result
+
+    def action_sending(self, run_id: str, seq: int, action: Action, *, key: str) -> None:
+        """Record a write about to be sent, so a run killed mid-write is never repeated blindly."""
+        row = {"run_id": run_id, "seq": seq, "key": key, **action.to_dict(), "status": "sending"}
+        self._write(sa.insert(actions).values(**row))
+
+    def action_finished(self, run_id: str, seq: int, action: Action) -> None:
+        """Record how a sent write ended."""
+        self._write(
+            sa.update(actions)
+            .where(actions.c.run_id == run_id, actions.c.seq == seq)
+            .values(status=action.status, error=action.error)
+        )
+
+    def earlier_action(self, key: str) -> tuple[str, str] | None:
+        """Return (run id, status) of an earlier write with this key that is done or was sent, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(actions.c.run_id, actions.c.status)
+                .where(actions.c.key == key, actions.c.status.in_(SETTLED_ACTIONS))
+                .limit(1)
+            ).first()
+        return (row.run_id, row.status) if row else None
 
     def record_sink_errors(self, run_id: str, errors: Mapping[str, str]) -> None:
         """Record which sinks failed to deliver a run's result, and why."""
@@ -278,6 +305,10 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
     states = [f.state for f in stated]
     summary = {"new": states.count("new"), "open": states.count("open"), "resolved": len(resolved)}
     return replace(result, findings=stated, resolved=resolved, summary=summary)
+
+
+def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str, Any]:
+    return {"run_id": run_id, "seq": seq, "key": action.key(account), **action.to_dict()}
 
 
 def _finding(row: Any) -> Finding:

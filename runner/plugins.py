@@ -66,13 +66,20 @@ class Registry:
         return [p for p in self.plugins if not p.ok]
 
     def configured_defaults(self, config: Config) -> dict[str, dict[str, Any]]:
-        """Check every `[recipes.<name>]` table of `config`; return the checked defaults by recipe."""
+        """Check every `[recipes.<name>]` table of `config`; return the checked parameter defaults by recipe.
+
+        A table may also hold `max_writes`, the recipe's cap on changed objects per run.
+        """
         checked = {}
         for name, table in config.recipes.items():
             where = f"{config.source}: [recipes.{name}]"
             if name not in self.recipes:
                 raise UsageError(f"{where}: unknown recipe{suggest(name, self.recipes)}")
-            checked[name] = self.recipes[name].check_defaults(table, source=where)
+            cap = table.get("max_writes", 0)
+            if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+                raise UsageError(f"{where} max_writes: expected a whole number >= 0, got {cap!r}")
+            params = {k: v for k, v in table.items() if k != "max_writes"}
+            checked[name] = self.recipes[name].check_defaults(params, source=where)
         return checked
 
     def get(self, name: str) -> Recipe:

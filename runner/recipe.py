@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, UsageError
+from runner.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
     from runner.context import Context
@@ -233,16 +233,17 @@ class Finding:
         }
 
 
-ACTION_STATUSES = ("planned", "done", "failed", "skipped")
 # Which findings make exit code 1: any, only new ones, none, or those of at least a severity.
 FAIL_ON = ("any", "new", "never", *SEVERITIES)
 
 
 def exit_code_for(results: Iterable[RunResult], fail_on: str) -> int:
-    """3 if any run failed; else 1 if any finding counts under `fail_on`; else 0."""
+    """3 if any run failed; 2 if one refused to write; else 1 if any finding counts under `fail_on`; else 0."""
     results = list(results)
     if any(r.status == "failed" for r in results):
         return EXIT_FAILED
+    if any(r.status == "refused" for r in results):
+        return EXIT_USAGE
     findings = [f for r in results for f in r.findings]
     if fail_on == "never":
         counted = []
@@ -257,16 +258,35 @@ def exit_code_for(results: Iterable[RunResult], fail_on: str) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class Action:
-    """One write a recipe made, or would make in a dry run."""
+    """One write request a recipe planned, and what became of it.
+
+    `changes` is how many PagerDuty objects the request changes (a bulk
+    update changes many); caps count changes, not requests.
+    """
 
     method: str
     path: str
     body: Any
-    status: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    status: str = "planned"
     error: str | None = None
+    changes: int = 1
+
+    def key(self, account: str) -> str:
+        """Identify this exact write on one account, so it is never done twice."""
+        canonical = json.dumps([account, self.method, self.path, self.body], sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "body": self.body, "status": self.status, "error": self.error}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "status": self.status,
+            "error": self.error,
+            "changes": self.changes,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)

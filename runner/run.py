@@ -14,6 +14,7 @@ from runner.clock import now_iso
 from runner.context import Context
 from runner.errors import HistoryError, PdrunError
 from runner.recipe import Finding, Recipe, RunResult
+from runner.writes import WritePolicy, Writer
 
 if TYPE_CHECKING:
     from runner.history import History
@@ -41,6 +42,7 @@ def run_recipe(
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
     reads: SharedReads | None = None,
+    policy: WritePolicy = WritePolicy(),
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line."""
     run_id = run_id or new_run_id()
@@ -52,7 +54,8 @@ def run_recipe(
                 schedule=schedule, started_at=started_at,
             )
         ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads)
-        result = _execute(ctx, run_id=run_id, started_at=started_at)
+        writer = Writer(session=session, policy=policy, history=history, run_id=run_id)
+        result = _execute(ctx, writer, run_id=run_id, started_at=started_at)
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
         sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}
@@ -87,34 +90,35 @@ def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> An
         return fallback
 
 
-def _execute(ctx: Context, *, run_id: str, started_at: str) -> RunResult:
+def _execute(ctx: Context, writer: Writer, *, run_id: str, started_at: str) -> RunResult:
+    """Run the recipe (reads and a plan of writes), then carry out the plan unless the recipe failed."""
     recipe = ctx.recipe
     t0 = time.perf_counter()
     findings: list[Finding] = []
-    error = None
+    error, refused = None, False
+    actions = ()
     with ctx.session.counting() as calls:
         try:
             for finding in recipe.func(ctx) or ():
                 findings.append(finding)
+            outcome = writer.carry_out(ctx.actions, ctx.checks, dry_run=ctx.dry_run)
+            actions, error, refused = outcome.actions, outcome.error, outcome.refused
         except PdrunError as exc:
             error = str(exc)
         except Exception as exc:  # a recipe bug ends this run, never the process
             log.debug("recipe.crashed", exc_info=True)
             error = f"recipe {recipe.name!r} crashed: {type(exc).__name__}: {exc}"
-    failed_actions = [a for a in ctx.actions if a.status == "failed"]
-    if error is None and failed_actions:
-        error = f"{len(failed_actions)} of {len(ctx.actions)} writes failed"
     return RunResult(
         recipe=recipe.name,
         run_id=run_id,
         account=ctx.session.url,
-        status="failed" if error else "findings" if findings else "ok",
+        status="refused" if refused else "failed" if error else "findings" if findings else "ok",
         dry_run=ctx.dry_run,
         params=dict(ctx.params),
         started_at=started_at,
         finished_at=now_iso(),
         findings=tuple(findings),
-        actions=tuple(ctx.actions),
+        actions=tuple(actions or ctx.actions),
         api_calls=calls.value,
         error=pdlog.redact(error) if error else None,
         duration_ms=round((time.perf_counter() - t0) * 1000),

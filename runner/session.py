@@ -197,10 +197,17 @@ class Session:
             if not cursor:
                 return
 
-    def write(self, method: str, path: str, body: Any = None) -> Any:
-        """Send a write with the configured `From`; return the decoded response, if any."""
-        headers = {"From": self.from_email} if self.from_email else {}
-        response = self._request(method, path, json=body, headers=headers)
+    def write_headers(self) -> dict[str, str]:
+        """The headers every write carries, the token aside: what a plan shows and replays."""
+        headers = {"Accept": self._client.headers["Accept"], "Content-Type": "application/json"}
+        return headers | ({"From": self.from_email} if self.from_email else {})
+
+    def write(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Any:
+        """Send a write with the configured `From` (or the one in `headers`); return the decoded response."""
+        sent = {"From": headers["From"]} if headers and "From" in headers else {}
+        if not sent and self.from_email:
+            sent = {"From": self.from_email}
+        response = self._request(method, path, json=body, headers=sent)
         return response.json() if response.content else None
 
     def send_event(self, routing_key: str, action: str, *, dedup_key: str, payload: Any = None) -> None:

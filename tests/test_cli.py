@@ -88,7 +88,9 @@ def test_dry_run_plans_and_sends_no_write(invoke, pd_sandbox):
 
 def test_status_update_by_filter(invoke, pd_account, pd_sandbox):
     triggered = {i["id"] for i in pd_account.incidents.values() if i["status"] == "triggered"}
-    result = invoke("status-update", "--sandbox", "--status", "triggered", "--message", "Mitigating", "--format", "json")
+    result = invoke(
+        "status-update", "--sandbox", "--status", "triggered", "--message", "Mitigating", "--yes", "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     paths = {a["path"] for a in json.loads(result.stdout)["actions"]}
     assert paths == {f"/incidents/{i}/status_updates" for i in triggered}

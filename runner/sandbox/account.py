@@ -627,8 +627,9 @@ class Account:
         size = len(items)
         cached = self._sorted.get(collection)
         if cached is None or cached[0] != size:
-            values = items.values() if isinstance(items, dict) else items
-            cached = (size, sorted(values, key=key, reverse=newest_first))
+            values = list(items.values() if isinstance(items, dict) else items)
+            # Sorting the reversed list keeps the later of two equal keys first when newest_first.
+            cached = (size, sorted(values[::-1] if newest_first else values, key=key, reverse=newest_first))
             self._sorted[collection] = cached
         return cached[1]
 
