@@ -34,8 +34,10 @@ class Context:
         dry_run: bool,
         reads: SharedReads | None = None,
         now: datetime | None = None,
+        run_id: str = "",
     ) -> None:
         self.recipe = recipe
+        self.run_id = run_id
         self.params = MappingProxyType(dict(params))
         self.pd: Session | SharedReads = reads or session
         self.dry_run = dry_run

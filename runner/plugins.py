@@ -30,6 +30,7 @@ DEFAULT_PLUGINS = (
     "recipes.incidents",
     "recipes.incident_note",
     "recipes.status_update",
+    "recipes.incident_actions",
     "runner.builtin_sinks",
 )
 

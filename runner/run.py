@@ -53,9 +53,9 @@ def run_recipe(
                 run_id=run_id, account=session.url, recipe=recipe.name, params=params, trigger=trigger,
                 schedule=schedule, started_at=started_at,
             )
-        ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads)
+        ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads, run_id=run_id)
         writer = Writer(session=session, policy=policy, history=history, run_id=run_id)
-        result = _execute(ctx, writer, run_id=run_id, started_at=started_at)
+        result = _execute(ctx, writer, started_at=started_at)
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
         sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}
@@ -90,7 +90,7 @@ def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> An
         return fallback
 
 
-def _execute(ctx: Context, writer: Writer, *, run_id: str, started_at: str) -> RunResult:
+def _execute(ctx: Context, writer: Writer, *, started_at: str) -> RunResult:
     """Run the recipe (reads and a plan of writes), then carry out the plan unless the recipe failed."""
     recipe = ctx.recipe
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def _execute(ctx: Context, writer: Writer, *, run_id: str, started_at: str) -> R
             error = f"recipe {recipe.name!r} crashed: {type(exc).__name__}: {exc}"
     return RunResult(
         recipe=recipe.name,
-        run_id=run_id,
+        run_id=ctx.run_id,
         account=ctx.session.url,
         status="refused" if refused else "failed" if error else "findings" if findings else "ok",
         dry_run=ctx.dry_run,

@@ -32,7 +32,7 @@ def test_describe_shows_parameters(invoke):
     assert result.exit_code == 0
     for flag in ("--message", "--incident", "--service", "--status"):
         assert flag in result.stdout
-    assert "needs at least one of: --incident, --service, --status" in result.stdout
+    assert "needs at least one of: --incident, --service, --team, --status, --urgency, --older-than-hours" in result.stdout
 
 
 def test_audit_lists_each_teamless_service_once(invoke, pd_account):
@@ -129,7 +129,7 @@ def test_write_without_from_email_stops_before_any_call(invoke, workdir, pd_sand
 def test_missing_selector_is_a_usage_error(invoke, pd_sandbox):
     result = invoke("incident-note", "--sandbox", "--message", "hi")
     assert result.exit_code == 2
-    assert "needs at least one of --incident, --service, --status" in result.stderr
+    assert "needs at least one of --incident, --service, --team, --status" in result.stderr
     assert pd_sandbox.exchanges == []
 
 
