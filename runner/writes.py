@@ -92,8 +92,14 @@ class Writer:
 
     def _settle(self, action: Action, check: Check | None) -> Action:
         """Mark a write skipped when PagerDuty or the history shows it already done."""
-        if check is not None and check():
-            return replace(action, status="skipped", error="already in PagerDuty")
+        if check is not None:
+            try:
+                if check():
+                    return replace(action, status="skipped", error="already in PagerDuty")
+            except TokenRejected:
+                raise
+            except ApiError as exc:  # PagerDuty would refuse the write for the same reason
+                return replace(action, status="failed", error=str(exc))
         if self._history is not None:
             earlier = self._history.earlier_action(action.key(self._session.url))
             if earlier is not None:

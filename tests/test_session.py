@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 
-import httpx2
 import pytest
 
 from runner import log as pdlog
@@ -12,7 +11,8 @@ from runner.errors import ApiError, ConfigError, TokenRejected
 from runner.plugins import load_registry
 from runner.run import run_recipe
 from runner.sandbox import SandboxApp
-from runner.session import Session, open_session, read_token
+from runner.session import open_session, read_token
+from sessions import session_for
 
 SECRET = "u+sEcReT-token-0123456789"
 
@@ -32,20 +32,6 @@ class Faults:
             start_response(f"{status} Error", [("content-type", "application/json"), *headers.items()])
             return [json.dumps({"error": {"message": "injected", "code": 2020}}).encode()]
         return self.app(environ, start_response)
-
-
-def session_for(app, *, token="pdrun-sandbox-token", sleeps=None, retries=3, from_email="alex.morgan@example.com"):
-    return Session(
-        token=token,
-        token_source="$PAGERDUTY_API_TOKEN",
-        url="https://sandbox.pdrun.invalid",
-        events_url="https://sandbox.pdrun.invalid",
-        from_email=from_email,
-        timeout=7.5,
-        retries=retries,
-        transport=httpx2.WSGITransport(app=app),
-        sleep=(sleeps if sleeps is not None else []).append,
-    )
 
 
 def test_timeout_is_really_set(pd_sandbox):
