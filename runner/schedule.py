@@ -24,6 +24,7 @@ from runner.errors import ConfigError, PdrunError, suggest
 from runner.recipe import Recipe
 from runner.run import new_run_id, run_recipe
 from runner.sinks import BoundSink, SinkContext, bind_sinks
+from runner.writes import DEFAULT_MAX_WRITES, WritePolicy
 
 if TYPE_CHECKING:
     from runner.history import History
@@ -48,6 +49,8 @@ class Schedule:
     timezone: ZoneInfo
     enabled: bool
     sinks: tuple[BoundSink, ...] = ()
+    # A schedule has nobody to ask: allow_writes is its consent, within this cap on changed objects.
+    policy: WritePolicy = WritePolicy(assume_yes=True)
 
     def next_fire(self, after: datetime | None, now: datetime) -> datetime | None:
         """The first fire time after `after` (or from `now` when None), in the schedule's timezone."""
@@ -112,6 +115,7 @@ def _build(table: ScheduleConfig, config: Config, registry: Registry, defaults: 
     merged = {**defaults.get(recipe.name, {}), **recipe.check_defaults(table.params, source="params")}
     params = recipe.resolve_params({}, merged)
     sinks = bind_sinks(table.sinks, config, registry.sinks)
+    cap = next((c for c in (table.max_writes, config.max_writes(recipe.name)) if c is not None), DEFAULT_MAX_WRITES)
     return Schedule(
         name=table.label,
         recipe=recipe,
@@ -121,6 +125,7 @@ def _build(table: ScheduleConfig, config: Config, registry: Registry, defaults: 
         timezone=timezone,
         enabled=table.enabled,
         sinks=tuple(sinks),
+        policy=WritePolicy(max_writes=cap, assume_yes=True),
     )
 
 
@@ -222,7 +227,7 @@ class Daemon:
             run_recipe(
                 schedule.recipe, session=self.session, params=schedule.params, trigger="schedule",
                 schedule=schedule.name, history=self.history, sinks=schedule.sinks,
-                sink_context=self.sink_context, run_id=run_id,
+                sink_context=self.sink_context, run_id=run_id, policy=schedule.policy,
             )
         except PdrunError as exc:
             log.error("run.not_recorded", schedule=schedule.name, error=str(exc))
