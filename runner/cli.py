@@ -21,6 +21,7 @@ from runner.errors import PdrunError, UsageError, suggest
 from runner.plugins import Registry, load_registry
 from runner.audit import scoped
 from runner.recipe import FAIL_ON, Action, Param, Recipe, RunResult
+from runner.sandbox.command import sandbox
 from runner.report import FORMATS, render, render_audit, table
 from runner.writes import CONFIRM_ABOVE, DEFAULT_MAX_WRITES, WritePolicy
 
@@ -646,6 +647,9 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
 def _show_progress(config: pdconfig.Config) -> bool:
     """Progress goes to a terminal's stderr only, and never between JSON log lines."""
     return sys.stderr.isatty() and config.logging.format != "json"
+
+
+cli.add_command(sandbox)
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ class PagerDutyConfig:
     base_url: str | None = None
     timeout: float = 30.0
     max_retries: int = 4
+    rate_limit: int = 900
+    concurrency: int = 8
 
     @property
     def url(self) -> str:

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from runner.session import Session
 
 Key = tuple[str, tuple[tuple[str, Any], ...]]
+# Listings that can be huge stream through, never held: one audit reads them.
+STREAMED = frozenset({"incidents", "log_entries"})
 
 
 def _key(path: str, params: dict[str, Any]) -> tuple[Key, frozenset[str]]:
@@ -42,6 +44,9 @@ class SharedReads:
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Yield a collection, fetching it only if no earlier read of this run covers it."""
         key, includes = _key(path, params)
+        if key[0] in STREAMED:
+            yield from self._session.iter(path, **params)
+            return
         cached = self._find(self._lists, key, includes)
         if cached is not None:
             yield from cached

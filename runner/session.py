@@ -16,13 +16,13 @@ import pagerduty
 import structlog
 
 from runner import log as pdlog
+from runner.budget import RateBudget
+from runner.paging import TIME_WINDOWED, Pages
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError, ConfigError, TokenRejected
 
 log = structlog.get_logger()
 
-PAGE_SIZE = 100
-CLASSIC_PAGINATION_CAP = 10_000
 MAX_BACKOFF_S = 30.0
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -53,14 +53,24 @@ class _RetryingTransport(httpx2.BaseTransport):
     httpx2.TransportError, so the client library does not retry them again.
     """
 
-    def __init__(self, inner: httpx2.BaseTransport, *, retries: int, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        inner: httpx2.BaseTransport,
+        *,
+        retries: int,
+        sleep: Callable[[float], None],
+        budget: RateBudget | None = None,
+    ) -> None:
         self._inner = inner
         self._retries = retries
         self._sleep = sleep
+        self._budget = budget
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         target = f"{request.method} {request.url.path}"
         for attempt in range(self._retries + 1):
+            if self._budget is not None:
+                self._budget.acquire()
             for observer in _observers.get():
                 observer(request)
             last = attempt == self._retries
@@ -71,6 +81,8 @@ class _RetryingTransport(httpx2.BaseTransport):
                     raise ApiError(f"{target}: cannot reach PagerDuty ({type(exc).__name__})") from None
                 self._wait(target, attempt, reason=type(exc).__name__)
                 continue
+            if self._budget is not None:
+                self._budget.observe(response.headers)
             status = response.status_code
             retryable = status == 429 or (status >= 500 and request.method in READ_METHODS)
             if not retryable:
@@ -87,7 +99,10 @@ class _RetryingTransport(httpx2.BaseTransport):
     def _wait(self, target: str, attempt: int, *, reason: str, reset: float | None = None) -> None:
         delay = reset if reset is not None else min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (1 + random.random() / 2)
         log.warning("api.retry", request=target, reason=reason, attempt=attempt + 1, delay_s=round(delay, 2))
-        self._sleep(delay)
+        if reason == "429" and self._budget is not None:
+            self._budget.pause(delay)  # every thread waits for the window, not just this one
+        else:
+            self._sleep(delay)
 
     def close(self) -> None:
         self._inner.close()
@@ -127,13 +142,18 @@ class Session:
         retries: int,
         transport: httpx2.BaseTransport,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rate_limit: float = 0,
+        concurrency: int = 1,
     ) -> None:
         pdlog.add_secret(token)
         self.url = url
         self.events_url = events_url
         self.from_email = from_email
         self._token_source = token_source
-        self._transport = _RetryingTransport(transport, retries=retries, sleep=sleep)
+        budget = RateBudget(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        self._transport = _RetryingTransport(transport, retries=retries, sleep=sleep, budget=budget)
+        self._pages = Pages(self._get_json, concurrency=concurrency)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
@@ -162,40 +182,25 @@ class Session:
         return body[wrapper] if wrapper and isinstance(body, dict) and wrapper in body else body
 
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield every object of a collection, following classic or cursor pagination.
+        """Yield every object of a collection, in order, as pages arrive.
 
         List values become `name[]` parameters: `iter("services", include=["teams"])`.
-        A classic listing that would pass PagerDuty's 10,000-record cap raises
-        ApiError instead of silently stopping short.
+        Classic listings fetch their first page with `total=true` and the rest
+        concurrently; cursor listings follow `next_cursor`. Incidents and log
+        entries past PagerDuty's 10,000-record cap are read in time windows;
+        any other listing that large raises ApiError instead of stopping short.
         """
         canonical = self._client.canonical_path(path)
         _, wrapper = self._client.entity_wrappers("GET", canonical)
         if canonical in self._client.cursor_based_pagination_paths:
-            yield from self._iter_cursor(path, wrapper, params)
-            return
-        offset = 0
-        while True:
-            if offset + PAGE_SIZE > CLASSIC_PAGINATION_CAP:
-                raise ApiError(
-                    f"GET {path}: more than {CLASSIC_PAGINATION_CAP} results, past PagerDuty's pagination cap;"
-                    " narrow the listing with filters"
-                )
-            body = self._request("GET", path, params={**params, "limit": PAGE_SIZE, "offset": offset}).json()
-            items = body.get(wrapper, [])
-            yield from items
-            if not body.get("more") or not items:
-                return
-            offset += len(items)
+            yield from self._pages.cursor(path, wrapper, params)
+        elif canonical in TIME_WINDOWED:
+            yield from self._pages.windowed(path, wrapper, params)
+        else:
+            yield from self._pages.classic(path, wrapper, params)
 
-    def _iter_cursor(self, path: str, wrapper: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        cursor = None
-        while True:
-            query = {**params, "limit": PAGE_SIZE} | ({"cursor": cursor} if cursor else {})
-            body = self._request("GET", path, params=query).json()
-            yield from body.get(wrapper, [])
-            cursor = body.get("next_cursor")
-            if not cursor:
-                return
+    def _get_json(self, path: str, params: Mapping[str, Any]) -> Any:
+        return self._request("GET", path, params=dict(params)).json()
 
     def write_headers(self) -> dict[str, str]:
         """The headers every write carries, the token aside: what a plan shows and replays."""
@@ -239,6 +244,7 @@ class Session:
         return response
 
     def close(self) -> None:
+        self._pages.close()
         self._client.close()
 
 
@@ -291,6 +297,7 @@ def open_session(
     environ: Mapping[str, str],
     sandbox: Any = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Session:
     """Build the session for `config`, or for an in-process sandbox app when one is given."""
     if sandbox is not None:
@@ -312,4 +319,7 @@ def open_session(
         retries=config.max_retries,
         transport=transport,
         sleep=sleep,
+        clock=clock,
+        rate_limit=config.rate_limit,
+        concurrency=config.concurrency,
     )

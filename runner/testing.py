@@ -7,7 +7,8 @@ package's tests can use these fixtures with no set-up:
   ``@pytest.mark.pd_profile("large", seed=1)`` (or a .toml/.json file, or ``now=``) picks another.
 - ``pd_sandbox``: the sandbox WSGI app serving ``pd_account``; ``pd_sandbox.exchanges`` logs every request,
   ``pd_sandbox.faults = Faults(...)`` injects latency, rate limits and errors.
-- ``pd_session``: a pdrun session bound to ``pd_sandbox``, acting as the account's admin for writes.
+- ``pd_session``: a pdrun session bound to ``pd_sandbox``, acting as the account's admin for writes;
+  it retries rate limits and errors without waiting.
 - ``pd_run``: ``pd_run("recipe-name", **params)`` runs a recipe and returns its RunResult.
 - ``pd_logs``: the structured log events emitted during the test, as dicts.
 - ``pd_server``: ``pd_sandbox`` served over HTTP on 127.0.0.1; ``pd_server.url`` is its base URL.
@@ -53,10 +54,15 @@ def pd_sandbox(pd_account: Account) -> SandboxApp:
     return SandboxApp(pd_account)
 
 
+def _no_wait(seconds: float) -> None:
+    """Skip the waits of the session's retries: tests never wait on real time."""
+
+
 @pytest.fixture
 def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
-    """A pdrun session bound to the sandbox, writing as the account's admin."""
-    session = open_session(PagerDutyConfig(from_email=DEMO_FROM_EMAIL), environ={}, sandbox=pd_sandbox)
+    """A pdrun session bound to the sandbox, writing as the account's admin; its retries do not wait."""
+    config = PagerDutyConfig(from_email=DEMO_FROM_EMAIL)
+    session = open_session(config, environ={}, sandbox=pd_sandbox, sleep=_no_wait)
     yield session
     session.close()
 

@@ -1,4 +1,4 @@
-"""Every sandbox route, and the main errors, checked against PagerDuty's OpenAPI spec."""
+"""Every sandbox route, and the main errors, checked against PagerDuty's OpenAPI specs."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ import pytest
 import spec
 from spec import KNOWN_SPEC_BUGS, check_exchanges, validate_exchange
 
-from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Exchange, SandboxApp, demo_account
-from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID
+from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Exchange, Faults, SandboxApp, demo_account
+from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_ROUTING_KEY, DEMO_USER_TOKEN
+from runner.sandbox.objects import reference
 from runner.sandbox.routes import ROUTES
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)
+WEEK_AHEAD = {"since": "2024-05-06T12:00:00Z", "until": "2024-05-13T12:00:00Z"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,10 @@ class Case:
     """One request to send.
 
     `route` is "METHOD /pattern": `{id}` becomes `id` or the first object of the
-    collection; `{team}` and `{service}` in parameters become the first team's and service's ids.
+    collection. `{team}`, `{service}`, `{policy}` and `{other_service}` in
+    parameters and in the JSON body become the ids of the first team, service
+    and escalation policy, and of a service of a team the user-level token's
+    user is not on.
     """
 
     route: str
@@ -41,34 +46,76 @@ class Case:
 
 NOTE = {"note": {"content": "Rolled back; watching."}}
 STATUS_UPDATE = {"message": "Mitigated.", "subject": "Checkout", "html_message": "<p>Mitigated.</p>"}
+NEW_SERVICE = {
+    "service": {
+        "type": "service",
+        "name": "Search v3",
+        "description": "Replaces Old Search.",
+        "escalation_policy": {"id": "{policy}", "type": "escalation_policy_reference"},
+    }
+}
+ACKNOWLEDGE = {"incidents": [{"id": DEMO_INCIDENT_ID, "type": "incident_reference", "status": "acknowledged"}]}
+TRIGGER = {
+    "routing_key": DEMO_ROUTING_KEY,
+    "event_action": "trigger",
+    "dedup_key": "edge/5xx",
+    "payload": {"summary": "5xx above 2% at the edge", "source": "edge-lb-1", "severity": "critical"},
+}
 
 CASES = (
-    Case("GET /services", params={"include[]": ["teams", "escalation_policies"], "total": "true", "limit": 100}),
-    Case("GET /services", params={"team_ids[]": "{team}", "query": "a", "limit": 2, "offset": 1}),
-    Case("GET /services/{id}", params={"include[]": ["teams", "escalation_policies"]}),
+    Case("GET /services", params={"include[]": ["teams", "escalation_policies", "integrations"], "total": "true"}),
+    Case("GET /services", params={"team_ids[]": "{team}", "query": "a", "limit": 2, "offset": 1, "sort_by": "name"}),
+    Case("GET /services/{id}", params={"include[]": ["teams", "escalation_policies", "integrations"]}),
+    Case("POST /services", status=201, json=NEW_SERVICE),
+    Case(
+        "PUT /services/{id}",
+        json={"service": {**NEW_SERVICE["service"], "status": "disabled", "auto_resolve_timeout": 6}},
+    ),
+    Case("DELETE /services/{id}", status=204),
     Case("GET /teams", params={"query": "pay"}),
     Case("GET /teams/{id}"),
-    Case("GET /teams/{id}/members", params={"total": "true"}),
+    Case("GET /teams/{id}/members", params={"total": "true", "include[]": "users"}),
     Case("GET /users", params={"team_ids[]": "{team}", "limit": 3}),
-    Case("GET /users/{id}"),
-    Case("GET /escalation_policies", params={"total": "true"}),
-    Case("GET /escalation_policies/{id}"),
-    Case("GET /schedules"),
+    Case("GET /users", params={"include[]": ["contact_methods", "notification_rules", "teams"]}),
+    Case("GET /users/me", token=DEMO_USER_TOKEN, params={"include[]": "contact_methods"}),
+    Case("GET /users/{id}", params={"include[]": ["contact_methods", "notification_rules"]}),
+    Case("GET /escalation_policies", params={"total": "true", "include[]": ["services", "teams", "targets"]}),
+    Case("GET /escalation_policies/{id}", params={"include[]": "targets"}),
+    Case("GET /schedules", params=WEEK_AHEAD),
     Case("GET /schedules/{id}"),
+    Case("GET /schedules/{id}", params={**WEEK_AHEAD, "overflow": "true"}),
+    Case("GET /oncalls", params={"include[]": ["users", "schedules", "escalation_policies"], "limit": 100}),
+    Case("GET /oncalls", params={**WEEK_AHEAD, "earliest": "true", "schedule_ids[]": "null"}),
     Case("GET /incidents", params={"statuses[]": ["triggered", "acknowledged", "resolved"], "limit": 100}),
     Case("GET /incidents", params={"date_range": "all", "service_ids[]": "{service}", "total": "true"}),
-    Case("GET /incidents/{id}", id=DEMO_INCIDENT_ID),
+    Case("GET /incidents", params={"include[]": ["first_trigger_log_entries", "assignees"], "sort_by": "urgency:desc"}),
+    Case("PUT /incidents", json=ACKNOWLEDGE),
+    Case("GET /incidents/{id}", id=DEMO_INCIDENT_ID, params={"include[]": ["services", "teams"]}),
+    Case("PUT /incidents/{id}", json={"incident": {"type": "incident", "status": "resolved"}}, id=DEMO_INCIDENT_ID),
     Case("GET /incidents/{id}/notes", id=DEMO_INCIDENT_ID),
     Case("POST /incidents/{id}/notes", status=200, json=NOTE, id=DEMO_INCIDENT_ID),
     Case("POST /incidents/{id}/status_updates", status=200, json=STATUS_UPDATE, id=DEMO_INCIDENT_ID),
+    Case("GET /incidents/{id}/log_entries", id=DEMO_INCIDENT_ID, params={"include[]": "services"}),
+    Case("GET /log_entries", params={"limit": 100, "team_ids[]": "{team}"}),
+    Case("GET /log_entries/{id}", params={"include[]": ["incidents", "teams"]}),
+    Case("GET /audit/records", params={"since": "2024-02-05T00:00:00Z", "until": "2024-02-07T00:00:00Z", "limit": 5}),
+    Case("GET /abilities"),
+    Case("GET /standards", params={"resource_type": "technical_service"}),
+    Case("GET /standards/scores/{resource_type}", id="technical_services", params={"ids": ["{service}"]}),
+    Case("POST /v2/enqueue", status=202, json=TRIGGER, token=None),
     # The errors recipes meet.
     Case("GET /services", status=401, token="not-the-token"),
     Case("GET /incidents", status=401, token=None),
+    Case("GET /services/{id}", status=403, token=DEMO_USER_TOKEN, id="{other_service}"),
     Case("GET /services/{id}", status=404, id="PNOSUCH"),
     Case("GET /incidents/{id}/notes", status=404, id="PNOSUCH"),
     Case("GET /no_such_collection", status=404),
     Case("GET /incidents", status=400, params={"offset": 9950, "limit": 100}),
     Case("GET /incidents", status=400, params={"statuses[]": "open"}),
+    Case("GET /users/me", status=400),
+    Case("POST /services", status=400, json={"service": {**NEW_SERVICE["service"], "name": "API Gateway"}}),
+    Case("PUT /incidents", status=413, json={"incidents": ACKNOWLEDGE["incidents"] * 251}),
+    Case("PUT /incidents", status=400, json=ACKNOWLEDGE, sender=None),
     Case("POST /incidents/{id}/notes", status=400, json=NOTE, sender=None, id=DEMO_INCIDENT_ID),
     Case(
         "POST /incidents/{id}/status_updates",
@@ -77,6 +124,7 @@ CASES = (
         sender="nobody@example.com",
         id=DEMO_INCIDENT_ID,
     ),
+    Case("POST /v2/enqueue", status=400, json={**TRIGGER, "routing_key": "0" * 32}, token=None),
 )
 
 
@@ -84,24 +132,39 @@ def _app() -> SandboxApp:
     return SandboxApp(demo_account(now=NOW))
 
 
+def _fill(value: Any, placeholders: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**placeholders)
+    if isinstance(value, list):
+        return [_fill(item, placeholders) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill(item, placeholders) for key, item in value.items()}
+    return value
+
+
 def send(app: SandboxApp, case: Case) -> Exchange:
     """Send `case` to `app` in process and return the one exchange it produced."""
     method, pattern = case.route.split(" ")
     account = app.account
-    placeholders = {"team": next(iter(account.teams)), "service": next(iter(account.services))}
-    params = {
-        key: value.format(**placeholders) if isinstance(value, str) else value
-        for key, value in case.params.items()
+    checkout = [reference(next(t for t in account.teams.values() if t["name"] == "Checkout"))]
+    placeholders = {
+        "team": next(iter(account.teams)),
+        "service": next(iter(account.services)),
+        "policy": next(iter(account.escalation_policies)),
+        "other_service": next(s["id"] for s in account.services.values() if s["teams"] not in ([], checkout)),
     }
-    if "{id}" in pattern:
-        pattern = pattern.format(id=case.id or next(iter(getattr(account, pattern.split("/")[1]))))
+    if "{" in pattern:
+        first = next(iter(getattr(account, pattern.split("/")[1], {})), None)
+        placeholder = pattern[pattern.index("{") : pattern.index("}") + 1]
+        pattern = pattern.replace(placeholder, _fill(case.id, placeholders) or first)
     headers = {}
     if case.token is not None:
         headers["Authorization"] = f"Token token={case.token}"
     if case.sender is not None and method != "GET":
         headers["From"] = case.sender
     with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url=SANDBOX_BASE_URL) as client:
-        response = client.request(method, pattern, params=params, json=case.json, headers=headers)
+        params, body = _fill(case.params, placeholders), _fill(case.json, placeholders)
+        response = client.request(method, pattern, params=params, json=body, headers=headers)
     assert response.status_code == case.status, response.text
     assert len(app.exchanges) == 1
     return app.exchanges[0]
@@ -122,6 +185,27 @@ def test_every_known_spec_bug_is_still_needed() -> None:
     assert excused == set(KNOWN_SPEC_BUGS)
 
 
+LOG_ENTRY_SCHEMAS = {
+    "trigger_log_entry": "TriggerLogEntry",
+    "assign_log_entry": "AssignLogEntry",
+    "acknowledge_log_entry": "AcknowledgeLogEntry",
+    "resolve_log_entry": "ResolveLogEntry",
+    "annotate_log_entry": "AnnotateLogEntry",
+}
+
+
+def test_log_entries_match_their_own_schemas() -> None:
+    """Log entries pass their own type's schema, but for the spec bugs that make every one fail its oneOf."""
+    entries = list(demo_account(now=NOW).log_entries.values())
+    assert {entry["type"] for entry in entries} == set(LOG_ENTRY_SCHEMAS)
+    for entry in entries:
+        errors = spec.component_errors(entry, LOG_ENTRY_SCHEMAS[entry["type"]])
+        places = {place for place, _ in errors}
+        expected = {"channel", "type"} if entry["type"] == "acknowledge_log_entry" else {"channel"}
+        assert places == expected, errors
+        assert all("is valid under each of" in message for place, message in errors if place == "channel")
+
+
 def test_checker_reports_a_response_breaking_the_spec() -> None:
     exchange = send(_app(), Case("GET /incidents/{id}", id=DEMO_INCIDENT_ID))
     body = json.loads(exchange.response_body)
@@ -134,6 +218,22 @@ def test_checker_reports_a_bad_request_served_as_success() -> None:
     exchange = send(_app(), Case("GET /services", params={"include[]": "bogus"}))
     with pytest.raises(AssertionError, match="request"):
         validate_exchange(exchange)
+
+
+def test_checker_reads_events_against_the_events_spec() -> None:
+    exchange = send(_app(), Case("POST /v2/enqueue", status=202, json=TRIGGER, token=None))
+    with pytest.raises(AssertionError, match="request"):
+        validate_exchange(replace(exchange, body=json.dumps({**TRIGGER, "event_action": "explode"}).encode()))
+
+
+def test_injected_faults_are_not_held_against_the_spec() -> None:
+    app = _app()
+    app.faults = Faults(fail_rate=1)
+    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url=SANDBOX_BASE_URL) as client:
+        client.get("/abilities", headers={"Authorization": f"Token token={SANDBOX_TOKEN}"})
+    (exchange,) = app.exchanges
+    assert exchange.status in (500, 502, 503) and exchange.fault == "error"
+    assert validate_exchange(exchange) == set()
 
 
 def test_check_exchanges_lists_every_failure() -> None:

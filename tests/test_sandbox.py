@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-
 import httpx2
 import pytest
+from docs import sandbox_doc
 
 from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Account, SandboxApp, demo_account
-from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_TEAMLESS_SERVICES
+from runner.sandbox.demo import (
+    DEMO_FROM_EMAIL,
+    DEMO_INCIDENT_ID,
+    DEMO_ROUTING_KEY,
+    DEMO_TEAMLESS_SERVICES,
+    DEMO_USER_TOKEN,
+)
+from runner.sandbox.routes import endpoint_table
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)
 AUTH = {"Authorization": f"Token token={SANDBOX_TOKEN}"}
@@ -49,7 +57,7 @@ def names(objects: list[dict]) -> list[str]:
 def test_demo_account_has_the_documented_shape(account):
     sizes = [len(account.teams), len(account.users), len(account.escalation_policies)]
     sizes += [len(account.schedules), len(account.services), len(account.incidents)]
-    assert sizes == [5, 20, 8, 4, 25, 30]
+    assert sizes == [6, 21, 10, 6, 25, 30]
     assert {i["status"] for i in account.incidents.values()} == {"triggered", "acknowledged", "resolved"}
     assert sum(len(notes) for notes in account.notes.values()) > 0
     rules = [rule for policy in account.escalation_policies.values() for rule in policy["escalation_rules"]]
@@ -155,11 +163,11 @@ def test_responses_are_json(client):
 
 
 def test_pages_walk_the_whole_collection(client):
-    pages = [client.get("/users", params={"limit": 7, "offset": offset}).json() for offset in (0, 7, 14)]
+    pages = [client.get("/users", params={"limit": 8, "offset": offset}).json() for offset in (0, 8, 16)]
     assert [page["more"] for page in pages] == [True, True, False]
-    assert [len(page["users"]) for page in pages] == [7, 7, 6]
+    assert [len(page["users"]) for page in pages] == [8, 8, 5]
     ids = [user["id"] for page in pages for user in page["users"]]
-    assert len(set(ids)) == 20
+    assert len(set(ids)) == 21
 
 
 def test_total_is_counted_only_when_asked(client):
@@ -392,3 +400,478 @@ def test_importing_the_sandbox_stays_light():
     code = f"import sys, runner.sandbox; print([m for m in {heavy!r} if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# Schedules and on-calls
+
+
+def schedule_named(client, name: str, **params) -> dict:
+    found = client.get("/schedules", params={"query": name}).json()["schedules"][0]
+    return client.get(f"/schedules/{found['id']}", params=params).json()["schedule"]
+
+
+def test_a_weekly_rotation_covers_the_window_turn_by_turn(client):
+    schedule = schedule_named(client, "Data Weekly", since="2024-05-06T12:00:00Z", until="2024-05-27T12:00:00Z")
+    final = schedule["final_schedule"]
+    assert final["name"] == "Final Schedule" and final["rendered_coverage_percentage"] == 100
+    entries = final["rendered_schedule_entries"]
+    assert (entries[0]["start"], entries[-1]["end"]) == ("2024-05-06T12:00:00Z", "2024-05-27T12:00:00Z")
+    assert all(a["end"] == b["start"] for a, b in zip(entries, entries[1:]))
+    assert len({e["user"]["id"] for e in entries}) == 3
+    assert schedule["schedule_layers"][0]["rendered_coverage_percentage"] == 100
+
+
+def test_restricted_hours_leave_gaps(client):
+    schedule = schedule_named(client, "Mobile Rotation", since="2024-05-08T00:00:00Z", until="2024-05-10T00:00:00Z")
+    final = schedule["final_schedule"]
+    assert final["rendered_coverage_percentage"] == 50
+    hours = [(e["start"][11:16], e["end"][11:16]) for e in final["rendered_schedule_entries"]]
+    assert hours == [("08:00", "20:00")] * 2
+
+
+def test_overrides_take_precedence_over_layers(client):
+    schedule = schedule_named(client, "Platform Primary", since="2024-05-07T00:00:00Z", until="2024-05-10T00:00:00Z")
+    overrides = schedule["overrides_subschedule"]["rendered_schedule_entries"]
+    assert [(o["user"]["summary"], o["start"], o["end"]) for o in overrides] == [
+        ("Alex Morgan", "2024-05-07T12:00:00Z", "2024-05-09T12:00:00Z")
+    ]
+    final = schedule["final_schedule"]["rendered_schedule_entries"]
+    assert overrides[0] in final and final[0]["end"] == overrides[0]["start"]
+
+
+@pytest.mark.parametrize(
+    ("params", "window"),
+    [
+        ({}, ("2024-05-06T12:00:00Z", "2024-05-20T12:00:00Z")),
+        ({"since": "2024-05-10T00:00:00Z"}, ("2024-05-10T00:00:00Z", "2024-05-24T00:00:00Z")),
+        ({"until": "2024-05-10T00:00:00Z"}, ("2024-04-26T00:00:00Z", "2024-05-10T00:00:00Z")),
+    ],
+)
+def test_the_schedule_window_defaults_to_two_weeks(client, params, window):
+    entries = schedule_named(client, "Data Weekly", **params)["final_schedule"]["rendered_schedule_entries"]
+    assert (entries[0]["start"], entries[-1]["end"]) == window
+
+
+def test_overflow_keeps_whole_shifts(client):
+    window = {"since": "2024-05-07T00:00:00Z", "until": "2024-05-07T01:00:00Z"}
+    cut = schedule_named(client, "Data Weekly", **window)["final_schedule"]["rendered_schedule_entries"]
+    overflowing = schedule_named(client, "Data Weekly", **window, overflow="true")
+    whole = overflowing["final_schedule"]["rendered_schedule_entries"]
+    assert (cut[0]["start"], cut[0]["end"]) == (window["since"], window["until"])
+    assert whole[0]["start"] < window["since"] and whole[0]["end"] > window["until"]
+
+
+def test_schedules_list_renders_only_with_a_window(client):
+    plain = client.get("/schedules").json()["schedules"]
+    rendered = client.get("/schedules", params={"since": "2024-05-06T12:00:00Z"}).json()["schedules"]
+    assert all("final_schedule" not in s for s in plain)
+    assert all(s["final_schedule"]["rendered_coverage_percentage"] >= 0 for s in rendered)
+
+
+def test_a_layer_that_ends_leaves_a_gap():
+    account = Account(now=NOW)
+    user = account.add_user("Kim Park", "kim.park@example.com")
+    schedule = account.add_schedule("Ends Soon", users=[user])
+    schedule["schedule_layers"][0]["end"] = "2024-05-13T12:00:00Z"
+    with connect(SandboxApp(account)) as client:
+        final = client.get(f"/schedules/{schedule['id']}").json()["schedule"]["final_schedule"]
+    assert final["rendered_coverage_percentage"] == 50
+
+
+def test_invalid_schedule_window_is_invalid_input(client):
+    schedule = next(iter(client.get("/schedules").json()["schedules"]))
+    backwards = {"since": "2024-05-07T00:00:00Z", "until": "2024-05-06T00:00:00Z"}
+    response = client.get(f"/schedules/{schedule['id']}", params=backwards)
+    assert response.status_code == 400 and response.json()["error"]["code"] == 2001
+
+
+def test_oncalls_follow_schedules_and_direct_targets(client, account):
+    oncalls = client.get("/oncalls", params={"limit": 100}).json()["oncalls"]
+    data = next(p for p in account.escalation_policies.values() if p["name"] == "Data Escalation")
+    mine = [o for o in oncalls if o["escalation_policy"]["id"] == data["id"]]
+    assert [(o["escalation_level"], o["schedule"] and o["schedule"]["summary"]) for o in mine] == [
+        (1, "Data Weekly"),
+        (2, None),
+    ]
+    scheduled, direct = mine
+    assert scheduled["start"] <= "2024-05-06T12:00:00Z" < scheduled["end"]
+    assert (direct["user"]["summary"], direct["start"], direct["end"]) == ("Elena Petrova", None, None)
+
+
+def test_oncall_filters(client, account):
+    weekly = next(s["id"] for s in account.schedules.values() if s["name"] == "Data Weekly")
+    week = {"since": "2024-05-06T12:00:00Z", "until": "2024-05-27T12:00:00Z", "limit": 100}
+    from_schedule = client.get("/oncalls", params={**week, "schedule_ids[]": weekly}).json()["oncalls"]
+    assert {o["schedule"]["id"] for o in from_schedule} == {weekly} and len(from_schedule) == 4
+    earliest = client.get("/oncalls", params={**week, "schedule_ids[]": weekly, "earliest": "true"}).json()["oncalls"]
+    assert len(earliest) == 3 and len({o["user"]["id"] for o in earliest}) == 3
+    user = earliest[0]["user"]["id"]
+    assert {o["user"]["id"] for o in client.get("/oncalls", params={"user_ids[]": user}).json()["oncalls"]} == {user}
+    direct_only = client.get("/oncalls", params={"schedule_ids[]": "null", "limit": 100}).json()["oncalls"]
+    assert direct_only and all(o["schedule"] is None for o in direct_only)
+
+
+# Users
+
+
+def test_users_include_contact_methods_and_notification_rules(client):
+    params = {"include[]": ["contact_methods", "notification_rules"], "query": "alex"}
+    (user,) = client.get("/users", params=params).json()["users"]
+    assert [m["type"] for m in user["contact_methods"]] == [
+        "email_contact_method",
+        "phone_contact_method",
+        "push_notification_contact_method",
+    ]
+    assert user["contact_methods"][0]["address"] == DEMO_FROM_EMAIL
+    rules = user["notification_rules"]
+    assert {(r["contact_method"]["type"], r["urgency"]) for r in rules} >= {("phone_contact_method_reference", "high")}
+    plain = client.get(f"/users/{user['id']}").json()["user"]
+    assert {m["type"] for m in plain["contact_methods"]} == {m["type"] + "_reference" for m in user["contact_methods"]}
+
+
+def test_users_me_needs_a_user_token(client):
+    me = client.get("/users/me", headers={"Authorization": f"Token token={DEMO_USER_TOKEN}"})
+    assert me.status_code == 200 and me.json()["user"]["name"] == "Sam Rivera"
+    account_level = client.get("/users/me")
+    assert account_level.status_code == 400 and "account-level" in account_level.json()["error"]["errors"][0]
+
+
+# Services: create, update, delete
+
+
+NEW_SERVICE = {"name": "Search v3", "type": "service", "description": "Replaces Old Search."}
+
+
+def policy_named(account: Account, name: str) -> dict:
+    return next(p for p in account.escalation_policies.values() if p["name"] == name)
+
+
+def ref(obj: dict) -> dict:
+    return {"id": obj["id"], "type": f"{obj['type']}_reference"}
+
+
+def test_a_service_is_created_with_its_policy_teams(client, account):
+    policy = policy_named(account, "Data Escalation")
+    body = {"service": {**NEW_SERVICE, "escalation_policy": ref(policy)}}
+    response = client.post("/services", json=body)
+    assert response.status_code == 201
+    service = response.json()["service"]
+    assert (service["name"], service["status"], service["integrations"]) == ("Search v3", "active", [])
+    assert service["teams"] == policy["teams"] and service["id"] in {s["id"] for s in policy["services"]}
+    assert client.get(f"/services/{service['id']}").json()["service"] == service
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service": {**NEW_SERVICE, "escalation_policy": {"id": "PNOSUCH", "type": "escalation_policy_reference"}}},
+        {"service": {**NEW_SERVICE, "name": "API Gateway", "escalation_policy": {"id": "{policy}"}}},
+        {"service": {"type": "service", "escalation_policy": {"id": "{policy}"}}},
+        {"name": "not wrapped"},
+    ],
+    ids=["unknown policy", "name taken", "no name", "no wrapper"],
+)
+def test_invalid_services_are_refused(client, account, body):
+    policy = next(iter(account.escalation_policies))
+    body = json.loads(json.dumps(body).replace("{policy}", policy))
+    response = client.post("/services", json=body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == 2001
+    assert len(account.services) == 25
+
+
+def test_a_service_is_updated_and_moved_to_another_policy(client, account):
+    service = account.service_by_name("Ledger")
+    mobile = policy_named(account, "Mobile Escalation")
+    change = {"name": "Payments Ledger", "escalation_policy": ref(mobile)}
+    response = client.put(f"/services/{service['id']}", json={"service": change})
+    assert response.status_code == 200
+    updated = response.json()["service"]
+    assert (updated["name"], updated["summary"], updated["escalation_policy"]["id"]) == (
+        "Payments Ledger",
+        "Payments Ledger",
+        mobile["id"],
+    )
+    assert [t["summary"] for t in updated["teams"]] == ["Mobile"]
+    payments = policy_named(account, "Payments Escalation")
+    assert service["id"] not in {s["id"] for s in payments["services"]}
+    assert service["id"] in {s["id"] for s in mobile["services"]}
+
+
+def test_a_service_update_checks_types(client, account):
+    service = next(iter(account.services))
+    response = client.put(f"/services/{service}", json={"service": {"auto_resolve_timeout": "soon"}})
+    assert response.status_code == 400
+
+
+def test_a_deleted_service_is_gone(client, account):
+    service = account.service_by_name("Ledger")
+    assert client.delete(f"/services/{service['id']}").status_code == 204
+    assert client.get(f"/services/{service['id']}").status_code == 404
+    assert client.delete(f"/services/{service['id']}").status_code == 404
+    assert service["id"] not in {s["id"] for s in policy_named(account, "Payments Escalation")["services"]}
+
+
+# Incidents: updates, log entries
+
+
+def test_acknowledging_and_resolving_an_incident(client, account):
+    path = f"/incidents/{DEMO_INCIDENT_ID}"
+    acknowledge = {"incident": {"type": "incident_reference", "status": "acknowledged"}}
+    acked = client.put(path, json=acknowledge, headers=AS_ADMIN)
+    assert acked.status_code == 200
+    incident = acked.json()["incident"]
+    assert incident["status"] == "acknowledged" and incident["last_status_change_at"] == "2024-05-06T12:00:00Z"
+    assert incident["acknowledgements"][-1]["acknowledger"]["summary"] == "Alex Morgan"
+    resolved = client.put(path, json={"incident": {"type": "incident", "status": "resolved"}}, headers=AS_ADMIN)
+    incident = resolved.json()["incident"]
+    assert (incident["status"], incident["resolved_at"]) == ("resolved", "2024-05-06T12:00:00Z")
+    assert incident["assignments"] == []
+    kinds = [e["type"] for e in client.get(f"{path}/log_entries").json()["log_entries"]]
+    assert kinds == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
+    again = client.put(path, json={"incident": {"type": "incident", "status": "acknowledged"}}, headers=AS_ADMIN)
+    assert again.status_code == 400 and again.json()["error"]["errors"] == ["Incident Already Resolved"]
+
+
+def test_reassigning_an_incident(client, account):
+    path = f"/incidents/{DEMO_INCIDENT_ID}"
+    target = next(u for u in account.users.values() if u["name"] == "Grace Chen")
+    body = {"incident": {"type": "incident", "assignments": [{"assignee": ref(target)}]}}
+    incident = client.put(path, json=body, headers=AS_ADMIN).json()["incident"]
+    assert [a["assignee"]["id"] for a in incident["assignments"]] == [target["id"]]
+    assert incident["assigned_via"] == "direct_assignment"
+    legacy = policy_named(account, "Legacy Default")
+    body = {"incident": {"type": "incident", "escalation_policy": ref(legacy)}}
+    incident = client.put(path, json=body, headers=AS_ADMIN).json()["incident"]
+    assert incident["escalation_policy"]["id"] == legacy["id"] and incident["assigned_via"] == "escalation_policy"
+    assert [a["assignee"]["summary"] for a in incident["assignments"]] == ["Priya Shah"]
+
+
+def test_bulk_updates_change_every_incident_or_none(client, account):
+    triggered = [i["id"] for i in account.incidents.values() if i["status"] == "triggered"]
+    refs = [{"id": i, "type": "incident_reference", "status": "acknowledged"} for i in triggered]
+    response = client.put("/incidents", json={"incidents": refs}, headers=AS_ADMIN)
+    assert response.status_code == 200
+    assert {i["status"] for i in response.json()["incidents"]} == {"acknowledged"}
+    resolved = next(i["id"] for i in account.incidents.values() if i["status"] == "resolved")
+    mixed = [
+        {"id": triggered[0], "type": "incident_reference", "status": "resolved"},
+        {"id": resolved, "type": "incident_reference", "status": "acknowledged"},
+    ]
+    assert client.put("/incidents", json={"incidents": mixed}, headers=AS_ADMIN).status_code == 400
+    assert account.incidents[triggered[0]]["status"] == "acknowledged"
+
+
+def test_bulk_updates_stop_at_250(client, account):
+    refs = [{"id": DEMO_INCIDENT_ID, "type": "incident_reference", "status": "acknowledged"}]
+    assert client.put("/incidents", json={"incidents": refs * 250}, headers=AS_ADMIN).status_code == 200
+    too_many = client.put("/incidents", json={"incidents": refs * 251}, headers=AS_ADMIN)
+    assert too_many.status_code == 413 and too_many.json()["error"]["code"] == 2001
+
+
+def test_incident_updates_need_from(client):
+    body = {"incident": {"type": "incident", "status": "acknowledged"}}
+    assert client.put(f"/incidents/{DEMO_INCIDENT_ID}", json=body).json()["error"]["code"] == 2016
+
+
+def test_an_incident_is_found_by_number(client):
+    incident = client.get("/incidents/21").json()["incident"]
+    assert (incident["id"], incident["incident_number"]) == (DEMO_INCIDENT_ID, 21)
+    assert client.get("/incidents/999").status_code == 404
+
+
+def test_incidents_sort_and_include(client):
+    params = {"sort_by": "urgency:desc,created_at:desc", "limit": 100}
+    listed = client.get("/incidents", params=params).json()["incidents"]
+    assert [i["urgency"] for i in listed] == sorted((i["urgency"] for i in listed), reverse=True)
+    lows = [i["created_at"] for i in listed if i["urgency"] == "low"]
+    assert lows == sorted(lows, reverse=True)
+    assert client.get("/incidents", params={"sort_by": "title"}).status_code == 400
+    params = {"include[]": ["first_trigger_log_entries", "assignees"], "limit": 1}
+    (incident,) = client.get("/incidents", params=params).json()["incidents"]
+    assert incident["first_trigger_log_entry"]["type"] == "trigger_log_entry"
+    assert incident["first_trigger_log_entry"]["created_at"] == incident["created_at"]
+
+
+def test_incidents_by_key(client, account):
+    incident = account.incidents[DEMO_INCIDENT_ID]
+    found = client.get("/incidents", params={"incident_key": incident["incident_key"]}).json()["incidents"]
+    assert [i["id"] for i in found] == [DEMO_INCIDENT_ID]
+
+
+def test_account_log_entries_are_newest_first_and_filterable(client, account):
+    entries = client.get("/log_entries", params={"limit": 100}).json()["log_entries"]
+    stamps = [e["created_at"] for e in entries]
+    assert stamps == sorted(stamps, reverse=True)
+    recent = client.get("/log_entries", params={"since": "2024-05-06T09:00:00Z"}).json()["log_entries"]
+    assert recent and all(e["created_at"] >= "2024-05-06T09:00:00Z" for e in recent)
+    overview = client.get("/log_entries", params={"is_overview": "true", "limit": 100}).json()["log_entries"]
+    assert {e["type"] for e in overview} == {"trigger_log_entry", "acknowledge_log_entry", "resolve_log_entry"}
+    one = client.get(f"/log_entries/{entries[0]['id']}").json()["log_entry"]
+    assert one == entries[0]
+
+
+def test_notes_are_logged(client):
+    client.post(f"/incidents/{DEMO_INCIDENT_ID}/notes", json={"note": {"content": "Looking"}}, headers=AS_ADMIN)
+    latest = client.get(f"/incidents/{DEMO_INCIDENT_ID}/log_entries").json()["log_entries"][0]
+    assert (latest["type"], latest["agent"]["summary"]) == ("annotate_log_entry", "Alex Morgan")
+
+
+# Audit records
+
+
+def test_audit_records_page_by_cursor(client, account):
+    for n in range(3):
+        service = account.service_by_name("Ledger")["id"]
+        client.put(f"/services/{service}", json={"service": {"description": f"v{n}"}}, headers=AS_ADMIN)
+    records, cursor = [], None
+    while True:
+        page = client.get("/audit/records", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        records += page["records"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(records) == 3 and {r["action"] for r in records} == {"update"}
+    assert records[0]["details"]["fields"] == [{"name": "description", "before_value": "v1", "value": "v2"}]
+    assert records[0]["actors"][0]["type"] == "api_key_reference"
+    assert records[0]["method"] == {"type": "api_token", "truncated_token": SANDBOX_TOKEN[-4:]}
+
+
+def test_audit_records_of_setup_and_filters(client, account):
+    window = {"since": "2024-02-06T00:00:00Z", "until": "2024-02-07T00:00:00Z", "limit": 100}
+    created = client.get("/audit/records", params=window).json()["records"]
+    kinds = (account.teams, account.users, account.schedules, account.escalation_policies, account.services)
+    assert len(created) == sum(map(len, kinds))
+    teams = client.get("/audit/records", params={**window, "root_resource_types[]": "teams"}).json()["records"]
+    assert {r["root_resource"]["type"] for r in teams} == {"team_reference"} and len(teams) == 6
+    assert client.get("/audit/records", params={**window, "actions[]": "delete"}).json()["records"] == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"since": "2024-01-01T00:00:00Z", "until": "2024-03-01T00:00:00Z"}, {"cursor": "nonsense"}, {"actor_id": "P1"}],
+)
+def test_bad_audit_queries_are_invalid_input(client, params):
+    assert client.get("/audit/records", params=params).status_code == 400
+
+
+# User-level tokens
+
+
+def user_client(app: SandboxApp) -> httpx2.Client:
+    return httpx2.Client(
+        transport=httpx2.WSGITransport(app=app),
+        base_url=SANDBOX_BASE_URL,
+        headers={"Authorization": f"Token token={DEMO_USER_TOKEN}"},
+    )
+
+
+def test_a_user_token_acts_as_its_user(app, account):
+    checkout = next(i for i in account.incidents.values() if i["service"]["summary"] == "Checkout Web")
+    with user_client(app) as client:
+        note = client.post(f"/incidents/{checkout['id']}/notes", json={"note": {"content": "on it"}})
+    assert note.status_code == 200 and note.json()["note"]["user"]["summary"] == "Sam Rivera"
+
+
+def test_a_user_token_is_denied_other_teams_objects(app, account):
+    payments = account.service_by_name("Payments API")
+    teamless = account.service_by_name("Cron Runner")
+    theirs = next(i for i in account.incidents.values() if i["service"]["id"] == payments["id"])
+    with user_client(app) as client:
+        denied = [client.get(f"/services/{payments['id']}"), client.get(f"/incidents/{theirs['id']}")]
+        denied.append(client.post(f"/incidents/{theirs['id']}/notes", json={"note": {"content": "x"}}))
+        assert client.get(f"/services/{teamless['id']}").status_code == 200
+        assert client.get("/services").status_code == 200
+    assert [(r.status_code, r.json()["error"]["code"]) for r in denied] == [(403, 2010)] * 3
+
+
+def test_user_tokens_are_added_to_the_app(account):
+    user = next(iter(account.users))
+    app = SandboxApp(account, user_tokens={"alex-token": user})
+    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url=SANDBOX_BASE_URL) as client:
+        me = client.get("/users/me", headers={"Authorization": "Token token=alex-token"})
+    assert me.json()["user"]["id"] == user
+
+
+# The Events API
+
+
+def enqueue(app: SandboxApp, **event) -> httpx2.Response:
+    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url=SANDBOX_BASE_URL) as client:
+        return client.post("/v2/enqueue", json={"routing_key": DEMO_ROUTING_KEY, **event})
+
+
+TRIGGER = {"event_action": "trigger", "payload": {"summary": "Edge down", "source": "lb-1", "severity": "critical"}}
+
+
+def test_events_open_and_close_an_incident(app, account):
+    first = enqueue(app, **TRIGGER, dedup_key="edge")
+    assert first.status_code == 202
+    assert first.json() == {"status": "success", "message": "Event processed", "dedup_key": "edge"}
+    enqueue(app, **TRIGGER, dedup_key="edge")
+    opened = [i for i in account.incidents.values() if i["incident_key"] == "edge"]
+    assert len(opened) == 1 and opened[0]["service"]["summary"] == "API Gateway" and opened[0]["title"] == "Edge down"
+    enqueue(app, event_action="acknowledge", dedup_key="edge")
+    assert opened[0]["status"] == "acknowledged" and account.alerts["edge"]["status"] == "triggered"
+    enqueue(app, event_action="resolve", dedup_key="edge")
+    assert opened[0]["status"] == "resolved" and account.alerts["edge"]["status"] == "resolved"
+    assert [e["event_action"] for e in account.events] == ["trigger", "trigger", "acknowledge", "resolve"]
+    assert account.alerts["edge"]["payload"] == TRIGGER["payload"]
+
+
+def test_events_need_no_rest_token_and_get_a_dedup_key(app, account):
+    response = enqueue(app, **TRIGGER)
+    key = response.json()["dedup_key"]
+    assert response.status_code == 202 and key in account.alerts
+
+
+def test_events_on_unknown_keys_do_nothing(app, account):
+    assert enqueue(app, event_action="resolve", dedup_key="never-seen").status_code == 202
+    assert account.alerts == {} and len(account.incidents) == 30
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ({"routing_key": "0" * 32, **TRIGGER}, "Invalid routing key"),
+        ({"event_action": "explode"}, "'event_action' must be one of trigger, acknowledge, resolve"),
+        ({"event_action": "resolve"}, "'dedup_key' is required to acknowledge or resolve"),
+        (
+            {"event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "bad"}},
+            "'payload.severity' must be one of critical, error, warning, info",
+        ),
+    ],
+)
+def test_invalid_events_are_refused(app, account, event, error):
+    response = enqueue(app, **event)
+    assert response.status_code == 400
+    assert response.json()["status"] == "invalid event" and error in response.json()["errors"]
+    assert account.events == []
+
+
+def test_unparsable_events_are_refused(app):
+    with httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url=SANDBOX_BASE_URL) as client:
+        response = client.post("/v2/enqueue", content=b"{not json")
+    assert response.status_code == 400 and response.json()["errors"] == ["JSON parse error"]
+
+
+# Standards
+
+
+def test_standards_scores(client, account):
+    standards = client.get("/standards").json()["standards"]
+    assert len(standards) == 5 and all(s["resource_type"] == "technical_service" for s in standards)
+    k8s, gateway = account.service_by_name("Kubernetes Cluster"), account.service_by_name("API Gateway")
+    scores = client.get("/standards/scores/technical_services", params={"ids": [k8s["id"], gateway["id"]]}).json()
+    assert [(r["resource_id"], r["score"]) for r in scores["resources"]] == [
+        (k8s["id"], {"passing": 3, "total": 5}),
+        (gateway["id"], {"passing": 5, "total": 5}),
+    ]
+    assert client.get("/standards/scores/technical_services", params={"ids": ["P"] * 101}).status_code == 400
+    assert client.get("/standards/scores/business_services", params={"ids": k8s["id"]}).status_code == 404
+
+
+# The endpoint table
+
+
+def test_the_docs_show_the_endpoint_table():
+    assert endpoint_table() in sandbox_doc()

@@ -110,17 +110,3 @@ def test_http_base_url_is_reached_through_a_transport():
     session = open_session(PagerDutyConfig(base_url="http://127.0.0.1:9"), environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"})
     assert session.url == "http://127.0.0.1:9"
     assert session._client.url == "https://127.0.0.1:9"
-
-
-def test_pagination_cap_fails_loudly(pd_account, pd_sandbox):
-    session = session_for(pd_sandbox)
-    import runner.session as module
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(module, "CLASSIC_PAGINATION_CAP", 150)
-        mp.setattr(module, "PAGE_SIZE", 10)
-        if len(pd_account.incidents) <= 150:
-            for n in range(151 - len(pd_account.incidents)):
-                pd_account.add_incident(f"filler {n}", service=next(iter(pd_account.services.values())))
-        with pytest.raises(ApiError, match="past PagerDuty's pagination cap"):
-            list(session.iter("incidents", date_range="all"))

@@ -88,23 +88,21 @@ class Request:
 
     def integer(self, name: str, default: int) -> int:
         """Return an integer parameter, or raise PagerDuty's 400."""
-        value = self.value(name)
-        if value is None:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise invalid_input(f"{name.capitalize()} must be an integer.") from None
+        value = self._parsed(name, int, "an integer")
+        return default if value is None else value
 
     def time(self, name: str) -> datetime | None:
         """Return a date-time parameter, or raise PagerDuty's 400."""
+        return self._parsed(name, parse_time, "a valid date")
+
+    def _parsed(self, name: str, parse: Callable[[str], Any], what: str) -> Any:
         value = self.value(name)
         if value is None:
             return None
         try:
-            return parse_time(value)
+            return parse(value)
         except ValueError:
-            raise invalid_input(f"{name.capitalize()} must be a valid date.") from None
+            raise invalid_input(f"{name.capitalize()} must be {what}.") from None
 
     def json_object(self, wrapper: str | None = None) -> Obj:
         """Return the JSON object sent as the body (or the object under `wrapper`), or raise PagerDuty's 400."""
@@ -126,7 +124,7 @@ class Route:
 
     `api` is "REST" (authenticated by an API token) or "Events" (the events
     host, authenticated by the event's routing key). The handler's docstring
-    says what the endpoint serves, for the endpoint table.
+    says what the endpoint serves and takes, for the endpoint table.
     """
 
     method: str
@@ -146,8 +144,8 @@ class Route:
 
     @property
     def summary(self) -> str:
-        """Return the first line of the handler's docstring."""
-        return (self.handler.__doc__ or "").strip().partition("\n")[0]
+        """Return the handler's docstring on one line."""
+        return " ".join((self.handler.__doc__ or "").split())
 
 
 def as_is(obj: Obj) -> Obj:
@@ -181,10 +179,10 @@ def paginate(request: Request, wrapper: str, items: list[Obj], view: View = as_i
     }
 
 
-def find(account: Account, collection: str, request: Request, key: str = "id") -> Obj:
-    """Return the object of `collection` the path names, or raise 404, or 403 if the user may not see it."""
+def find(account: Account, collection: str, request: Request) -> Obj:
+    """Return the object of `collection` whose id the path gives, or raise 404 (or 403 if the user may not see it)."""
     try:
-        obj = getattr(account, collection)[request.params[key]]
+        obj = getattr(account, collection)[request.params["id"]]
     except KeyError:
         raise not_found() from None
     check_access(account, request, obj)
@@ -242,11 +240,6 @@ def time_window(request: Request, since: datetime | None, until: datetime | None
 def ids(refs: Iterable[Obj]) -> set[str]:
     """Return the ids of `refs`."""
     return {ref["id"] for ref in refs}
-
-
-def as_stored(account: Account, request: Request) -> View:
-    """Serve objects as stored, whatever the request."""
-    return as_is
 
 
 def including(includes: Includes) -> ViewFactory:

@@ -8,7 +8,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from runner.sandbox.account import Account
-from runner.sandbox.api import DEFAULT_LIMIT, MAX_LIMIT, Request, Result, check_choices, filtered, invalid_input, time_window
+from runner.sandbox.api import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Request,
+    Result,
+    check_choices,
+    filtered,
+    invalid_input,
+    time_window,
+)
 from runner.sandbox.objects import KINDS, Obj, kind_of
 
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -18,7 +27,11 @@ ACTOR_TYPES = ("user_reference", "api_key_reference", "app_reference")
 
 
 def list_audit_records(account: Account, request: Request) -> Result:
-    """List audit records of users, teams, schedules, policies and services (default: the last 24 hours)."""
+    """List changes to users, teams, schedules, policies and services, newest first, by cursor.
+
+    Default window: the last 24 hours (at most 31 days); filters root_resource_types[],
+    actions[], actor_type and actor_id, method_type and method_truncated_token.
+    """
     check_choices(request, {"root_resource_types[]": RESOURCE_TYPES, "actions[]": ("create", "update", "delete")})
     since = request.time("since") or (request.time("until") or account.now) - DEFAULT_WINDOW
     until = request.time("until") or account.now

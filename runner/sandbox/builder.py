@@ -1,56 +1,26 @@
 """Build an account from a description: the demo's tables, or a profile file's contents.
 
-A description is a mapping of lists of tables; every key but a name is optional.
-Objects refer to each other by name, times count in hours from the account's
-`now`, and the teams, users, schedules, policies and services were set up
-90 days before it::
+A description maps each kind to a list of tables; objects refer to each other
+by name, times count in hours from the account's `now`, and everything but
+incidents was set up 90 days before it. Keys, with their defaults
+(docs/sandbox.md has an annotated example):
 
-    now = "2024-05-06T12:00:00Z"        # the account's clock (default: the current hour)
-
-    [[teams]]
-    name = "SRE"
-    description = "Keeps the lights on."
-    managers = ["Kim Park"]             # members with the manager role
-
-    [[users]]
-    name = "Kim Park"
-    email = "kim.park@example.com"      # default: first.last@example.com
-    role = "admin"                      # default: user
-    teams = ["SRE"]
-    contact_methods = ["email", "phone", "push"]   # the default; also "sms"
-    notification_urgencies = ["high", "low"]       # the default: a rule per method and urgency
-    token = "kim-token"                 # a user-level API token acting as Kim
-
-    [[schedules]]
-    name = "SRE Primary"
-    teams = ["SRE"]
-    users = ["Kim Park", "Lee Wong"]    # one layer; or layers = [{users = [...], ...}, ...]
-    turn_hours = 168                    # the default: weekly turns
-    restrictions = [{type = "daily_restriction", start_time_of_day = "09:00:00", duration_seconds = 28800}]
-    ends_in_hours = 72                  # the layer stops then: a gap
-    overrides = [{user = "Lee Wong", starts_in_hours = 24, hours = 12}]
-
-    [[escalation_policies]]
-    name = "SRE"
-    teams = ["SRE"]
-    rules = [["SRE Primary"], ["Kim Park", "Lee Wong"]]   # schedule or user names, level by level
-
-    [[services]]
-    name = "Edge"
-    escalation_policy = "SRE"
-    teams = ["SRE"]                     # default: the escalation policy's teams
-    status = "active"                   # or warning, critical, maintenance, disabled
-    description = "The CDN in front of everything."
-    integrations = ["events_api_v2"]    # the default; also "email"
-
-    [[incidents]]                       # opened in this order
-    title = "Edge 5xx above 2%"
-    service = "Edge"
-    status = "acknowledged"             # default: triggered
-    urgency = "high"
-    hours_ago = 30
-    assignees = ["Lee Wong"]            # default: whom the policy notifies first
-    notes = [{user = "Kim Park", content = "Rolled back.", minutes_after = 20}]
+- `now`: an ISO 8601 time (the current hour).
+- `teams`: name, description (""), managers ([]: members given the manager role).
+- `users`: name, email (first.last@example.com), role ("user"), teams ([]),
+  contact_methods (["email", "phone", "push"]; also "sms"), notification_urgencies
+  (["high", "low"]: a rule per method and urgency), token (a user-level API token).
+- `schedules`: name, teams ([]), layers (each: users, turn_hours (168), restrictions
+  ([], PagerDuty's daily_restriction or weekly_restriction), ends_in_hours (none)),
+  or those keys of one layer on the schedule itself; overrides (each: user,
+  starts_in_hours, hours).
+- `escalation_policies`: name, teams ([]), rules (a list of levels, each a list of
+  schedule or user names).
+- `services`: name, escalation_policy, teams (the policy's), status ("active"),
+  description (""), integrations (["events_api_v2"]; also "email").
+- `incidents`, opened in their order: title, service, status ("triggered"),
+  urgency ("high"), hours_ago (0), assignees (whom the policy notifies first),
+  notes (each: user, content, minutes_after (0)).
 
 Every mistake raises ValueError naming the source, the table and the key.
 """
@@ -63,12 +33,12 @@ from typing import Any
 
 from runner.sandbox.account import (
     CONTACT_METHOD_TYPES,
-    INCIDENT_STATUSES,
     INTEGRATION_TYPES,
     PAGING_CONTACT_METHODS,
     SERVICE_STATUSES,
     Account,
 )
+from runner.sandbox.lifecycle import INCIDENT_STATUSES
 from runner.sandbox.objects import Obj, current_hour, parse_time
 
 # How long before `now` the teams, users, schedules, policies and services were set up.
@@ -103,7 +73,8 @@ class _Table:
         value = self.data.get(key, default)
         if value is _MISSING:
             raise self.fail(key, "missing")
-        if value is not default and (not isinstance(value, kind) or isinstance(value, bool) and bool not in _kinds(kind)):
+        wrong_bool = isinstance(value, bool) and bool not in _kinds(kind)
+        if value is not default and (not isinstance(value, kind) or wrong_bool):
             raise self.fail(key, f"expected {_kind_names(kind)}, got {value!r}")
         return value
 
@@ -133,7 +104,8 @@ class _Table:
     def tables(self, key: str, allowed: Iterable[str]) -> list[_Table]:
         """Return a list of tables, each checked for unknown keys and named in errors by its number and name."""
         allowed = tuple(allowed)
-        return [_Table(item, f"{self.where}: {key} #{n}{_label(item)}", allowed) for n, item in enumerate(self.get(key, list, []), 1)]
+        items = self.get(key, list, [])
+        return [_Table(item, f"{self.where}: {key} #{n}{_label(item)}", allowed) for n, item in enumerate(items, 1)]
 
 
 def _label(item: Any) -> str:

@@ -7,6 +7,7 @@ import ipaddress
 import click
 import structlog
 
+from runner import log as pdlog
 from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, load_profile
 from runner.sandbox.server import serve as serve_http
@@ -17,6 +18,7 @@ log = structlog.get_logger()
 @click.group()
 def sandbox() -> None:
     """Run the built-in PagerDuty sandbox."""
+    pdlog.configure()  # logs to stderr: stdout carries only what scripts read
 
 
 @sandbox.command()
@@ -25,11 +27,18 @@ def sandbox() -> None:
 @click.option("--profile", default="demo", show_default=True, help="demo, large, or a .toml or .json account file.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the large profile and of the faults.")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0, help="Delay every request this long.")
-@click.option("--rate-limit", type=click.IntRange(min=0), default=0, help="Requests per minute per token (0: no limit).")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=0, help="Requests per minute per token (0: none).")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, help="Share of requests answered 500, 502 or 503.")
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0, help="Share of requests left unanswered.")
 def serve(
-    host: str, port: int, profile: str, seed: int, latency_ms: float, rate_limit: int, fail_rate: float, drop_rate: float
+    host: str,
+    port: int,
+    profile: str,
+    seed: int,
+    latency_ms: float,
+    rate_limit: int,
+    fail_rate: float,
+    drop_rate: float,
 ) -> None:
     """Serve a sandbox account over HTTP until SIGINT or SIGTERM.
 

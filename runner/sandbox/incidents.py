@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from runner.sandbox.account import INCIDENT_STATUSES, Account
+from runner.sandbox.account import Account
+from runner.sandbox.lifecycle import INCIDENT_STATUSES
 from runner.sandbox.api import (
     ApiError,
     Filters,
@@ -50,7 +51,14 @@ LOG_ENTRY_INCLUDES = {"incidents": ("incident",), "services": ("service",), "tea
 
 
 def list_incidents(account: Account, request: Request) -> Result:
-    """List incidents (default: opened in the last 30 days, oldest first), filtered and sorted as asked."""
+    """List incidents, by default opened in the last 30 days, oldest first.
+
+    Filters: statuses[], urgencies[], service_ids[], team_ids[], user_ids[],
+    incident_key, since/until or date_range=all; sort_by (up to two of
+    incident_number, created_at, resolved_at, urgency, each :asc or :desc);
+    include[] services, teams, escalation_policies, assignees, users,
+    acknowledgers, first_trigger_log_entries.
+    """
     check_choices(request, {"statuses[]": INCIDENT_STATUSES, "urgencies[]": ("high", "low")})
     if request.value("date_range") == "all":
         since = until = None
@@ -85,7 +93,7 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
 
 
 def show_incident(account: Account, request: Request) -> Result:
-    """Show one incident, by id or by incident number."""
+    """Show one incident, by id or by incident number (include[] as when listing)."""
     return 200, {"incident": including(INCIDENT_INCLUDES)(account, request)(_incident(account, request))}
 
 
@@ -212,13 +220,13 @@ def _text(obj: Any, key: str) -> str | None:
 
 
 def list_incident_log_entries(account: Account, request: Request) -> Result:
-    """List an incident's log entries, newest first (since/until, is_overview)."""
+    """List an incident's log entries, newest first (since/until, is_overview, include[])."""
     incident = find(account, "incidents", request)
     return _log_entries(account, request, reversed(account.incident_log[incident["id"]]))
 
 
 def list_log_entries(account: Account, request: Request) -> Result:
-    """List every incident's log entries, newest first (since/until, team_ids[], is_overview)."""
+    """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[])."""
     entries = account.ordered("log_entries", key=lambda entry: entry["created_at"], newest_first=True)
     return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
 

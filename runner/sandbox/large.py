@@ -71,7 +71,8 @@ def _users(account: Account, rng: random.Random, teams: list[Obj], count: int) -
     users = []
     for i in range(count):
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        on = [] if rng.random() < 0.01 else [teams[i % len(teams)]] + ([rng.choice(teams)] if rng.random() < 0.1 else [])
+        home, second = teams[i % len(teams)], rng.choice(teams) if rng.random() < 0.1 else None
+        on = [] if rng.random() < 0.01 else [home, *([second] if second else [])]
         reachable = rng.random() >= 0.03
         users.append(
             account.add_user(

@@ -31,7 +31,7 @@ def load_profile(name_or_path: str, *, seed: int = 0, now: datetime | None = Non
         return large_account(seed=seed, now=now)
     path = Path(name_or_path)
     if path.suffix not in (".toml", ".json"):
-        raise ValueError(f"unknown profile {name_or_path!r}: use demo, large, or a .toml or .json file")
+        raise ValueError(f"unknown profile {name_or_path!r}: use {' or '.join(PROFILES)}, or a .toml or .json file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

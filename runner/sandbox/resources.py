@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from runner.sandbox.api import (
     Result,
     View,
     ViewFactory,
-    as_stored,
+    as_is,
     check_access,
     filtered,
     find,
@@ -25,7 +26,7 @@ from runner.sandbox.api import (
     paginate,
 )
 from runner.sandbox.objects import Obj, reference
-from runner.sandbox.schedules import final_shifts, render
+from runner.sandbox.schedules import Shift, final_shifts, render
 
 SCHEDULE_WINDOW = timedelta(days=14)
 ABILITIES = ("teams", "urgencies", "read_only_users", "service_support_hours", "manage_schedules", "audit_trail")
@@ -45,8 +46,16 @@ def targeted_users(policy: Obj) -> set[str]:
 BY_TEAM: Filters = {"team_ids[]": lambda obj: ids(obj["teams"])}
 POLICY_FILTERS: Filters = {**BY_TEAM, "user_ids[]": targeted_users}
 
-SERVICE_INCLUDES = {"teams": ("teams",), "escalation_policies": ("escalation_policy",), "integrations": ("integrations",)}
-USER_INCLUDES = {"contact_methods": ("contact_methods",), "notification_rules": ("notification_rules",), "teams": ("teams",)}
+SERVICE_INCLUDES = {
+    "teams": ("teams",),
+    "escalation_policies": ("escalation_policy",),
+    "integrations": ("integrations",),
+}
+USER_INCLUDES = {
+    "contact_methods": ("contact_methods",),
+    "notification_rules": ("notification_rules",),
+    "teams": ("teams",),
+}
 POLICY_INCLUDES = {"services": ("services",), "teams": ("teams",), "targets": ("escalation_rules.targets",)}
 MEMBER_INCLUDES = {"users": ("user",)}
 ONCALL_INCLUDES = {"users": ("user",), "schedules": ("schedule",), "escalation_policies": ("escalation_policy",)}
@@ -69,7 +78,7 @@ def index(
     `sortable` takes `sort_by=name|name:asc|name:desc`; `by_name` an exact `name`;
     `doc` is the endpoint's summary.
     """
-    view = view or (including(includes) if includes else as_stored)
+    view = view or including(includes or {})
 
     def handler(account: Account, request: Request) -> Result:
         items = filtered(getattr(account, collection).values(), request, filters or {})
@@ -87,21 +96,23 @@ def index(
     return handler
 
 
-def show(collection: str, wrapper: str, *, includes: Includes | None = None, view: ViewFactory | None = None) -> Handler:
-    """Return a handler serving one object of a collection by id."""
-    view = view or (including(includes) if includes else as_stored)
+def show(collection: str, wrapper: str, *, includes: Includes | None = None) -> Handler:
+    """Return a handler serving one object of a collection by id, expanding what `include[]` names."""
+    view = including(includes or {})
 
     def handler(account: Account, request: Request) -> Result:
         return 200, {wrapper: view(account, request)(find(account, collection, request))}
 
-    handler.__doc__ = f"Show one of the {collection.replace('_', ' ')}."
+    expands = f" (include[] {', '.join(includes)})" if includes else ""
+    handler.__doc__ = f"Show one {wrapper.replace('_', ' ')}{expands}."
     return handler
 
 
 def list_team_members(account: Account, request: Request) -> Result:
     """List a team's members and their team roles."""
     team = find(account, "teams", request)
-    return 200, paginate(request, "members", account.team_members[team["id"]], including(MEMBER_INCLUDES)(account, request))
+    members = account.team_members[team["id"]]
+    return 200, paginate(request, "members", members, including(MEMBER_INCLUDES)(account, request))
 
 
 def show_current_user(account: Account, request: Request) -> Result:
@@ -191,7 +202,7 @@ def _text(body: Obj, key: str, *, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise invalid_input(f"{key.capitalize()} must be a non-empty string." if required else f"{key} must be a string.")
+        raise invalid_input(f"{key.capitalize()} must be a {'non-empty ' if required else ''}string.")
     return value
 
 
@@ -210,14 +221,18 @@ def schedule_view(account: Account, request: Request, *, always: bool) -> View:
     """
     since, until = request.time("since"), request.time("until")
     if since is None and until is None and not always:
-        return lambda schedule: schedule
+        return as_is
     if since is None:
         since = (until or account.now + SCHEDULE_WINDOW) - SCHEDULE_WINDOW
     until = until or since + SCHEDULE_WINDOW
     if until <= since:
         raise invalid_input("Until must be after since.")
     overflow = request.flag("overflow")
-    return lambda schedule: schedule | render(schedule, account.overrides[schedule["id"]], since, until, overflow=overflow)
+
+    def view(schedule: Obj) -> Obj:
+        return schedule | render(schedule, account.overrides[schedule["id"]], since, until, overflow=overflow)
+
+    return view
 
 
 list_schedules = index(
@@ -246,7 +261,8 @@ def list_oncalls(account: Account, request: Request) -> Result:
     if request.flag("earliest"):
         firsts: dict[tuple[str, int, str], Obj] = {}
         for oncall in oncalls:
-            firsts.setdefault((oncall["escalation_policy"]["id"], oncall["escalation_level"], oncall["user"]["id"]), oncall)
+            key = (oncall["escalation_policy"]["id"], oncall["escalation_level"], oncall["user"]["id"])
+            firsts.setdefault(key, oncall)
         oncalls = list(firsts.values())
     return 200, paginate(request, "oncalls", oncalls, including(ONCALL_INCLUDES)(account, request))
 
@@ -255,9 +271,11 @@ def _oncalls(account: Account, request: Request, since: datetime, until: datetim
     """Yield on-calls from every rule target: schedules' shifts, and users directly targeted (for good)."""
     policies = set(request.values("escalation_policy_ids[]"))
     schedules = set(request.values("schedule_ids[]"))
-    shifts_of: Callable[[str], list] = _memo(
-        lambda schedule_id: final_shifts(account.schedules[schedule_id], account.overrides[schedule_id], since, until)
-    )
+
+    @functools.cache
+    def shifts_of(schedule_id: str) -> list[Shift]:
+        return final_shifts(account.schedules[schedule_id], account.overrides[schedule_id], since, until)
+
     for policy in sorted(account.escalation_policies.values(), key=lambda p: p["name"].casefold()):
         if policies and policy["id"] not in policies:
             continue
@@ -270,8 +288,3 @@ def _oncalls(account: Account, request: Request, since: datetime, until: datetim
                 elif not schedules or target["id"] in schedules:
                     for shift in shifts_of(target["id"]):
                         yield row | {"schedule": target} | shift.entry(since, until, overflow=True)
-
-
-def _memo(func: Callable[[str], list]) -> Callable[[str], list]:
-    cache: dict[str, list] = {}
-    return lambda key: cache[key] if key in cache else cache.setdefault(key, func(key))

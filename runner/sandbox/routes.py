@@ -44,7 +44,8 @@ ROUTES: tuple[Route, ...] = (
             filters=BY_TEAM,
             searched=("name", "email"),
             includes=USER_INCLUDES,
-            doc="List users (query on name and email, team_ids[], include[] contact_methods, notification_rules, teams).",
+            doc="List users (query on name and email, team_ids[], "
+            "include[] contact_methods, notification_rules, teams).",
         ),
     ),
     Route("GET", "/users/me", resources.show_current_user),
@@ -58,10 +59,15 @@ ROUTES: tuple[Route, ...] = (
             filters=POLICY_FILTERS,
             includes=POLICY_INCLUDES,
             sortable=True,
-            doc="List escalation policies (query, team_ids[], user_ids[], sort_by, include[] services, teams, targets).",
+            doc="List escalation policies (query, team_ids[], user_ids[], sort_by, "
+            "include[] services, teams, targets).",
         ),
     ),
-    Route("GET", "/escalation_policies/{id}", show("escalation_policies", "escalation_policy", includes=POLICY_INCLUDES)),
+    Route(
+        "GET",
+        "/escalation_policies/{id}",
+        show("escalation_policies", "escalation_policy", includes=POLICY_INCLUDES),
+    ),
     Route("GET", "/schedules", resources.list_schedules),
     Route("GET", "/schedules/{id}", resources.show_schedule),
     Route("GET", "/oncalls", resources.list_oncalls),

@@ -18,6 +18,8 @@ from runner.sandbox.objects import Obj, parse_time, timestamp
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
+Span = tuple[datetime, datetime]
+
 
 @dataclass(frozen=True)
 class Shift:
@@ -98,7 +100,7 @@ def _layer_shifts(layer: Obj, lo: datetime, hi: datetime) -> Iterator[Shift]:
         number += 1
 
 
-def _restriction_windows(restriction: Obj, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+def _restriction_windows(restriction: Obj, start: datetime, end: datetime) -> Iterator[Span]:
     """Yield the restriction's daily or weekly windows that may touch `[start, end)`."""
     at = time.fromisoformat(restriction["start_time_of_day"])
     duration = timedelta(seconds=restriction["duration_seconds"])
@@ -115,7 +117,7 @@ def _restriction_windows(restriction: Obj, start: datetime, end: datetime) -> It
         opening += period
 
 
-def _intersect(piece: tuple[datetime, datetime], windows: list[tuple[datetime, datetime]]) -> Iterator[tuple[datetime, datetime]]:
+def _intersect(piece: Span, windows: list[Span]) -> Iterator[Span]:
     for a, b in windows:
         lo, hi = max(piece[0], a), min(piece[1], b)
         if lo < hi:

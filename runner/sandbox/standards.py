@@ -96,7 +96,9 @@ def list_scores(account: Account, request: Request) -> Result:
 
 def score(account: Account, service: Obj) -> Obj:
     """Return how `service` fares on each standard, as the scores endpoint serves it."""
-    results = [standard.summary(n) | {"pass": standard.check(account, service)} for n, standard in enumerate(STANDARDS, 1)]
+    results = [
+        standard.summary(n) | {"pass": standard.check(account, service)} for n, standard in enumerate(STANDARDS, 1)
+    ]
     return {
         "resource_id": service["id"],
         "resource_type": "technical_service",

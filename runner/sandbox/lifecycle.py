@@ -1,0 +1,253 @@
+"""The incidents of an account: opening them, moving them along, and the log entries that record it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from runner.sandbox.objects import SANDBOX_BASE_URL, Obj, object_id, reference, secret, timestamp
+
+# How long after it was opened an incident reached its status.
+_STATUS_DELAYS = {
+    "triggered": timedelta(0),
+    "acknowledged": timedelta(minutes=5),
+    "resolved": timedelta(hours=1),
+}
+INCIDENT_STATUSES = tuple(_STATUS_DELAYS)
+
+
+class IncidentLifecycle:
+    """The incident methods of `Account`, which supplies the fields and helpers declared below."""
+
+    if TYPE_CHECKING:
+        now: datetime
+        users: dict[str, Obj]
+        schedules: dict[str, Obj]
+        escalation_policies: dict[str, Obj]
+        services: dict[str, Obj]
+        incidents: dict[str, Obj]
+        log_entries: dict[str, Obj]
+        notes: dict[str, list[Obj]]
+        status_updates: dict[str, list[Obj]]
+        incident_log: dict[str, list[Obj]]
+
+        def _new(self, kind: str, summary: str, explicit_id: str | None) -> Obj: ...
+
+        def _next(self, kind: str) -> int: ...
+
+        @staticmethod
+        def _get(collection: dict[str, Obj], obj_or_id: Obj | str) -> Obj: ...
+
+    def add_incident(
+        self,
+        title: str,
+        *,
+        service: Obj | str,
+        status: str = "triggered",
+        urgency: str = "high",
+        created_at: datetime | None = None,
+        assignees: Iterable[Obj | str] = (),
+        incident_key: str | None = None,
+        id: str | None = None,
+    ) -> Obj:
+        """Open an incident on `service`.
+
+        Without `assignees` it is assigned through the service's escalation
+        policy: its first rule's users, or each targeted schedule's first user.
+        Acknowledged incidents changed status 5 minutes after `created_at`,
+        resolved ones an hour after (never later than `now`).
+        """
+        if status not in INCIDENT_STATUSES:
+            raise ValueError(f"unknown incident status {status!r}")
+        if urgency not in ("high", "low"):
+            raise ValueError(f"an incident's urgency is high or low, not {urgency!r}")
+        service = self._get(self.services, service)
+        policy = self.escalation_policies[service["escalation_policy"]["id"]]
+        number = len(self.incidents) + 1
+        incident = self._new("incident", f"[#{number}] {title}", id)
+        created = created_at or self.now
+        opened = timestamp(created)
+        users = [self._get(self.users, user) for user in assignees] or self._first_responders(policy)
+        responders = [reference(user) for user in users]
+        incident.update(
+            incident_number=number,
+            title=title,
+            created_at=opened,
+            updated_at=opened,
+            status="triggered",
+            incident_key=incident_key or secret("incident", incident["id"]),
+            service=reference(service),
+            assignments=[{"at": opened, "assignee": ref} for ref in responders],
+            assigned_via="direct_assignment" if assignees else "escalation_policy",
+            last_status_change_at=opened,
+            last_status_change_by=reference(service),
+            resolved_at=None,
+            resolve_reason=None,
+            alert_counts={"all": 1, "triggered": 1, "resolved": 0},
+            is_mergeable=True,
+            incident_type={"name": "incident_default"},
+            escalation_policy=reference(policy),
+            teams=list(service["teams"]),
+            pending_actions=[],
+            acknowledgements=[],
+            priority=None,
+            urgency=urgency,
+            incidents_responders=[],
+            responder_requests=[],
+        )
+        self.incidents[incident["id"]] = incident
+        self.notes[incident["id"]] = []
+        self.status_updates[incident["id"]] = []
+        self.incident_log[incident["id"]] = []
+        trigger = self._log(incident, "trigger", opened, reference(service), "Triggered through the API.")
+        trigger["event_details"] = {"description": title}
+        incident["first_trigger_log_entry"] = reference(trigger)
+        if responders:
+            self._log_assignment(incident, opened, reference(service), responders)
+        latest = service["last_incident_timestamp"]
+        if latest is None or latest < incident["created_at"]:
+            service["last_incident_timestamp"] = incident["created_at"]
+        if status != "triggered":
+            changed = min(created + _STATUS_DELAYS[status], max(created, self.now))
+            by = responders[0] if responders else reference(service)
+            self.set_incident_status(incident, status, by=by, at=changed)
+        return incident
+
+    def set_incident_status(self, incident: Obj | str, status: str, *, by: Obj, at: datetime | None = None) -> Obj:
+        """Acknowledge or resolve an incident on behalf of `by`, a user or service reference.
+
+        Setting the status it already has changes nothing; a resolved incident
+        stays resolved and nothing goes back to triggered.
+        """
+        incident = self._get(self.incidents, incident)
+        if status == incident["status"]:
+            return incident
+        if status not in ("acknowledged", "resolved"):
+            raise ValueError(f"an incident cannot be set back to {status!r}")
+        if incident["status"] == "resolved":
+            raise ValueError("Incident Already Resolved")
+        changed = timestamp(at or self.now)
+        incident.update(status=status, updated_at=changed, last_status_change_at=changed, last_status_change_by=by)
+        if status == "acknowledged":
+            incident["acknowledgements"].append({"at": changed, "acknowledger": by})
+            entry = self._log(incident, "acknowledge", changed, by, f"Acknowledged by {by['summary']}.")
+            entry["acknowledgement_timeout"] = self.services[incident["service"]["id"]]["acknowledgement_timeout"]
+        else:
+            incident.update(resolved_at=changed, assignments=[], acknowledgements=[], pending_actions=[])
+            incident["alert_counts"] = {"all": 1, "triggered": 0, "resolved": 1}
+            self._log(incident, "resolve", changed, by, f"Resolved by {by['summary']}.")
+        return incident
+
+    def reassign_incident(
+        self,
+        incident: Obj | str,
+        *,
+        by: Obj,
+        users: Iterable[Obj | str] = (),
+        escalation_policy: Obj | str | None = None,
+    ) -> Obj:
+        """Assign an open incident to `users`, or to whom `escalation_policy` notifies first."""
+        incident = self._get(self.incidents, incident)
+        if incident["status"] == "resolved":
+            raise ValueError("Incident Already Resolved")
+        chosen = [self._get(self.users, user) for user in users]
+        assignees = chosen
+        if escalation_policy is not None:
+            policy = self._get(self.escalation_policies, escalation_policy)
+            incident["escalation_policy"] = reference(policy)
+            assignees = chosen or self._first_responders(policy)
+        if not assignees:
+            raise ValueError("An incident must be assigned to someone.")
+        moment = timestamp(self.now)
+        refs = [reference(user) for user in assignees]
+        incident.update(
+            assignments=[{"at": moment, "assignee": ref} for ref in refs],
+            assigned_via="direct_assignment" if chosen else "escalation_policy",
+            updated_at=moment,
+        )
+        self._log_assignment(incident, moment, by, refs)
+        return incident
+
+    def add_note(
+        self,
+        incident_id: str,
+        content: str,
+        *,
+        user: Obj | str,
+        created_at: datetime | None = None,
+    ) -> Obj:
+        """Add a note by `user` to an incident, as the web UI or API would."""
+        incident = self._get(self.incidents, incident_id)
+        moment = timestamp(created_at or self.now)
+        author = reference(self._get(self.users, user))
+        note = {
+            "id": object_id("note", self._next("note")),
+            "user": author,
+            "channel": {"summary": "The PagerDuty website or APIs"},
+            "content": content,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        self.notes[incident["id"]].append(note)
+        self._log(incident, "annotate", moment, author, "Note added.")
+        return note
+
+    def add_status_update(
+        self,
+        incident_id: str,
+        message: str,
+        *,
+        user: Obj | str,
+        subject: str | None = None,
+        html_message: str | None = None,
+    ) -> Obj:
+        """Post a status update from `user` on an incident."""
+        incident = self._get(self.incidents, incident_id)
+        update = {
+            "id": object_id("status_update", self._next("status_update")),
+            "message": message,
+            "created_at": timestamp(self.now),
+            "sender": reference(self._get(self.users, user)),
+        }
+        if subject is not None:
+            update["subject"] = subject
+        if html_message is not None:
+            update["html_message"] = html_message
+        self.status_updates[incident["id"]].append(update)
+        return update
+
+    def _log(self, incident: Obj, kind: str, at: str, agent: Obj, summary: str) -> Obj:
+        entry_id = object_id("log_entry", self._next("log_entry"))
+        entry = {
+            "id": entry_id,
+            "type": f"{kind}_log_entry",
+            "summary": summary,
+            "self": f"{SANDBOX_BASE_URL}/log_entries/{entry_id}",
+            "html_url": f"{incident['html_url']}/log_entries/{entry_id}",
+            "created_at": at,
+            "agent": agent,
+            "channel": {"type": "api" if agent["type"] == "user_reference" else "auto"},
+            "service": incident["service"],
+            "incident": reference(incident),
+            "teams": list(incident["teams"]),
+            "contexts": [],
+        }
+        self.log_entries[entry_id] = entry
+        self.incident_log[incident["id"]].append(entry)
+        return entry
+
+    def _log_assignment(self, incident: Obj, at: str, agent: Obj, assignees: list[Obj]) -> None:
+        names = ", ".join(ref["summary"] for ref in assignees)
+        self._log(incident, "assign", at, agent, f"Assigned to {names}.")["assignees"] = assignees
+
+    def _first_responders(self, policy: Obj) -> list[Obj]:
+        """Return who `policy` notifies first: its first rule's users, or each schedule's first user."""
+        rules = policy["escalation_rules"]
+        users: list[Obj] = []
+        for target in rules[0]["targets"] if rules else []:
+            if target["type"] == "user_reference":
+                users.append(self.users[target["id"]])
+            elif scheduled := self.schedules[target["id"]]["users"]:
+                users.append(self.users[scheduled[0]["id"]])
+        return users
