@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runner import Context, Finding, hookimpl, recipe
-
 from recipes.listings import escalation_policies
+from runner import Context, Finding, hookimpl, recipe
 
 
 @recipe(tags=["hygiene"])

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runner import Context, Param, UsageError, hookimpl, recipe
-
 from recipes.incident_selection import SELECTION_PARAMS, SELECTORS, select_incidents
+from runner import Context, Param, UsageError, hookimpl, recipe
 
 BULK_LIMIT = 250  # PagerDuty's cap on incidents per PUT /incidents (413 beyond)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from runner import Context, Param, hookimpl, recipe
-
 from recipes.incident_selection import SELECTION_PARAMS, SELECTORS, select_incidents
+from runner import Context, Param, hookimpl, recipe
 
 
 @recipe(

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from runner import Context, Param
+from runner import Context, Param, parse_iso
 
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 SELECTORS = ("incident", "service", "team", "status", "urgency", "older_than_hours")
@@ -56,5 +56,5 @@ def _matches(incident: dict[str, Any], ctx: Context, statuses: list[str], cutoff
         and (not ctx.params["service"] or incident["service"]["id"] in ctx.params["service"])
         and (not ctx.params["team"] or bool(teams.intersection(ctx.params["team"])))
         and (not ctx.params["urgency"] or incident["urgency"] in ctx.params["urgency"])
-        and (cutoff is None or datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00")) < cutoff)
+        and (cutoff is None or parse_iso(incident["created_at"]) < cutoff)
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from runner import Context, Finding, Param, hookimpl, recipe
+from runner import Context, Finding, Param, hookimpl, parse_iso, recipe
 
 
 @recipe(
@@ -20,7 +20,7 @@ def incidents_stale(ctx: Context) -> Iterator[Finding]:
     """
     cutoff = ctx.now - timedelta(hours=ctx.params["hours"])
     for incident in ctx.pd.iter("incidents", statuses=["triggered", "acknowledged"], date_range="all"):
-        opened = datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00"))
+        opened = parse_iso(incident["created_at"])
         if opened < cutoff:
             hours = int((ctx.now - opened).total_seconds() // 3600)
             yield ctx.finding(incident, f"{incident['status']} for {hours} hours")

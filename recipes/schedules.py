@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from runner import Context, Finding, Param, hookimpl, recipe
-
 from recipes.listings import schedules
+from runner import Context, Finding, Param, hookimpl, recipe
 
 
 @recipe(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
-
-from runner import Context, Finding, Param, hookimpl, recipe
+from datetime import timedelta
 
 from recipes.listings import services
+from runner import Context, Finding, Param, hookimpl, parse_iso, recipe
 
 STANDARDS_PER_REQUEST = 100  # PagerDuty's cap on `ids[]` for standards scores
 
@@ -55,7 +54,7 @@ def services_inactive(ctx: Context) -> Iterator[Finding]:
         last = service.get("last_incident_timestamp")
         if last is None:
             yield ctx.finding(service, "never had an incident", severity="info")
-        elif datetime.fromisoformat(last.replace("Z", "+00:00")) < cutoff:
+        elif parse_iso(last) < cutoff:
             yield ctx.finding(service, f"no incident since {last[:10]}", severity="info")
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner import Context, Param, UsageError, hookimpl, recipe
-
 from recipes.incident_selection import SELECTION_PARAMS, SELECTORS, select_incidents
+from runner import Context, Param, UsageError, hookimpl, recipe
 
 
 def _email_parts_together(params: Mapping[str, Any]) -> None:

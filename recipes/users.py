@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runner import Context, Finding, hookimpl, recipe
-
 from recipes.listings import escalation_policies, ids, schedules, teams, users
+from runner import Context, Finding, hookimpl, recipe
 
 PAGING_METHODS = frozenset({"phone_contact_method", "sms_contact_method", "push_notification_contact_method"})
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pluggy
 
+from runner.clock import parse_iso
 from runner.context import Context
 from runner.errors import RecipeError, UsageError
 from runner.recipe import Finding, Param, recipe
 
 hookimpl = pluggy.HookimplMarker("pdrun")
 
-__all__ = ["Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "recipe"]
+__all__ = ["Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "parse_iso", "recipe"]

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 import structlog
 
 from runner.clock import now_iso
+from runner.log import get_logger
 from runner.reads import SharedReads
-from runner.recipe import SEVERITIES, Recipe, RunResult, exit_code_for
+from runner.recipe import SEVERITIES, Recipe, RunResult, exit_code_for, summarize
 from runner.run import new_run_id, run_recipe
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from runner.history import History
     from runner.session import Session
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,7 @@ def scoped(result: RunResult, team: str) -> RunResult:
     """Keep only the findings about objects that `team` owns."""
     findings = tuple(f for f in result.findings if team in f.object.teams)
     resolved = tuple(f for f in result.resolved if team in f.object.teams)
-    summary = None
-    if result.summary is not None:
-        states = [f.state for f in findings]
-        summary = {"new": states.count("new"), "open": states.count("open"), "resolved": len(resolved)}
+    summary = summarize(findings, resolved) if result.summary is not None else None
     return replace(result, findings=findings, resolved=resolved, summary=summary)
 
 

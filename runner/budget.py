@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 
+MAX_BACKOFF_S = 30.0
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry `attempt + 1`: doubling from half a second, capped, with jitter."""
+    return min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (1 + random.random() / 2)
 
 
 class RateBudget:

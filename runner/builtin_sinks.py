@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from runner import hookimpl
 from runner import log as pdlog
+from runner.budget import backoff
 from runner.recipe import SEVERITIES, Param, RunResult
 from runner.sinks import Sink, SinkContext, SinkError
 
-log = structlog.get_logger()
+log = pdlog.get_logger()
 
 WEBHOOK_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -95,7 +93,7 @@ def deliver_webhook(result: RunResult, options: Mapping[str, Any], context: Sink
             if response.status_code not in WEBHOOK_RETRY_STATUSES:
                 break
         if attempt + 1 < attempts:
-            context.sleep(min(30.0, 0.5 * 2**attempt) * (1 + random.random() / 2))
+            context.sleep(backoff(attempt))
     raise SinkError(f"webhook sink: delivery failed after {attempt + 1} attempts ({error})")
 
 

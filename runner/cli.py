@@ -13,19 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-import structlog
 
 from runner import config as pdconfig
 from runner import log as pdlog
-from runner.errors import PdrunError, UsageError, suggest
+from runner.errors import EXIT_INTERRUPTED, PdrunError, UsageError, suggest
 from runner.plugins import Registry, load_registry
-from runner.audit import scoped
 from runner.recipe import FAIL_ON, Action, Param, Recipe, RunResult
-from runner.sandbox.command import sandbox
-from runner.report import FORMATS, render, render_audit, table
+from runner.report import FORMATS, render, render_audit, table, write_whole
 from runner.writes import CONFIRM_ABOVE, DEFAULT_MAX_WRITES, WritePolicy
 
-log = structlog.get_logger()
+log = pdlog.get_logger()
 
 
 def _demo_app() -> Any:
@@ -82,6 +79,8 @@ class RunOptions:
     def shown(self, result: RunResult) -> RunResult:
         """The part of a result to show: one team's objects, or only new findings, when asked."""
         if self.team:
+            from runner.audit import scoped
+
             result = scoped(result, self.team)
         if self.new_only:
             result = dataclasses.replace(result, findings=tuple(f for f in result.findings if f.state != "open"))
@@ -115,7 +114,7 @@ class PdrunGroup(click.Group):
     """Built-in commands first, then every registered recipe as a command of its own."""
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
-        pdlog.configure()
+        pdlog.reset()  # log to this invocation's stderr
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -124,18 +123,25 @@ class PdrunGroup(click.Group):
         except PdrunError as exc:
             click.echo(f"pdrun: error: {pdlog.redact(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("pdrun: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         recipes = ctx.ensure_object(Environment).registry().recipes
-        for title, names in (("Commands", super().list_commands(ctx)), ("Recipes", sorted(recipes))):
+        for title, names in (("Commands", [*super().list_commands(ctx), "sandbox"]), ("Recipes", sorted(recipes))):
             rows = [(name, self.get_command(ctx, name).get_short_help_str(60)) for name in names]
             with formatter.section(title):
                 formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *sorted(ctx.ensure_object(Environment).registry().recipes)]
+        return [*super().list_commands(ctx), "sandbox", *sorted(ctx.ensure_object(Environment).registry().recipes)]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "sandbox":  # its own command group, loaded only when used
+            from runner.sandbox.command import sandbox
+
+            return sandbox
         builtin = super().get_command(ctx, name)
         if builtin is not None:
             return builtin
@@ -152,6 +158,7 @@ class PdrunGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
+LISTING_FORMATS = ("table", "json")  # lists of recipes, runs and schedules
 CONFIG_HELP = "Configuration file (default: $PDRUN_CONFIG, then ./config.toml)."
 
 
@@ -217,13 +224,8 @@ def emit(text: str, output: Path | None) -> None:
     """Print the result, or write it whole to `output` (never a half-written file)."""
     if output is None:
         click.echo(text)
-        return
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        partial.write_text(text + "\n", encoding="utf-8")
-        partial.replace(output)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        write_whole(output, text + "\n")
 
 
 def with_options(*made: click.Option) -> Callable[[click.Command], click.Command]:
@@ -260,7 +262,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @cli.command("list")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default="table", show_default=True)
 def list_recipes(fmt: str) -> None:
     """List the recipes every plugin provides."""
     recipes = sorted(_env().registry().recipes.values(), key=lambda r: r.name)
@@ -334,12 +336,14 @@ def _recipe_command(recipe: Recipe) -> click.Command:
     if recipe.writes:
         options += write_options(plan=True)
 
+    own = {p.name for p in recipe.params}
+
     def callback(sandbox: bool, base_url: str | None, config_path: Path | None, **values: Any) -> None:
         ctx = click.get_current_context()
         path = _config_path(config_path)
-        shown = RunOptions(**{name: values.pop(name) for name in RunOptions.__dataclass_fields__ if name in values})
+        run = RunOptions(**{name: values.pop(name) for name in list(values) if name not in own})
         target = Target(sandbox=sandbox, base_url=base_url)
-        ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, options=shown))
+        ctx.exit(run_command(_env(), recipe, values, config_path=path, target=target, options=run))
 
     kind = "Writes to PagerDuty. " if recipe.writes else ""
     return click.Command(
@@ -410,7 +414,7 @@ def execute(
         session.close()
         if history is not None:
             history.close()
-    if options.plan_file is not None and result.status != "failed":
+    if options.plan_file is not None and result.status not in ("failed", "refused"):
         Plan.of(result).save(options.plan_file)
     emit(render(options.shown(result), options.fmt), options.output)
     if result.error:
@@ -442,7 +446,7 @@ def _confirm(planned: Sequence[Action]) -> bool:
 @with_options(*target_options(), config_option(), *output_options(), *write_options(plan=False))
 @cli.command("apply")
 @click.argument("plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path: Path | None, **shown: Any) -> None:
+def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path: Path | None, **run: Any) -> None:
     """Make exactly the writes of a plan saved with `pdrun RECIPE --plan FILE`.
 
     The plan must have been made for the same account (base URL); it is
@@ -459,7 +463,7 @@ def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path
         execute(
             env, config, plan.replay(), plan.params,
             target=Target(sandbox=sandbox, base_url=base_url),
-            options=RunOptions(**shown),
+            options=RunOptions(**run),
             trigger="apply",
             check_session=lambda session: plan.check_account(session.url, plan_path),
         )
@@ -507,7 +511,7 @@ def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None
 
 @with_options(config_option())
 @cli.command("schedules")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default="table", show_default=True)
 def list_schedules(fmt: str, config_path: Path | None) -> None:
     """List the configured schedules: when each fires next (in its timezone) and how its last run ended."""
     from datetime import UTC, datetime
@@ -561,7 +565,7 @@ def history() -> None:
 @history.command("list")
 @click.argument("recipe", required=False)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default="table", show_default=True)
 def history_list(recipe: str | None, limit: int, fmt: str, config_path: Path | None) -> None:
     """List the latest runs, newest first, optionally of one recipe."""
     env = _env()
@@ -601,7 +605,7 @@ def history_show(run_id: str, config_path: Path | None) -> None:
 @click.option("--tag", help="Run every recipe with this tag (default, without RECIPEs: hygiene).")
 @click.option("--team", metavar="ID", help="Report only objects this team owns.")
 def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: bool, base_url: str | None,
-          config_path: Path | None, **shown: Any) -> None:
+          config_path: Path | None, **run: Any) -> None:
     """Run read-only recipes together in one pass over the account.
 
     Every distinct collection is fetched once, however many recipes read it.
@@ -623,7 +627,7 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
         raise UsageError(f"audit runs read-only recipes; these write: {', '.join(writers)}")
     if not chosen:
         raise UsageError(f"no recipe is tagged {tag!r}")
-    options = RunOptions(**shown, team=team)
+    options = RunOptions(**run, team=team)
     defaults = registry.configured_defaults(config)
     params = {r.name: r.resolve_params({}, defaults.get(r.name, {})) for r in chosen}
     session = Target(sandbox=sandbox, base_url=base_url).open_session(env, config)
@@ -647,9 +651,6 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
 def _show_progress(config: pdconfig.Config) -> bool:
     """Progress goes to a terminal's stderr only, and never between JSON log lines."""
     return sys.stderr.isatty() and config.logging.format != "json"
-
-
-cli.add_command(sandbox)
 
 
 def main() -> None:

@@ -16,5 +16,5 @@ def now_iso() -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    """Read a pdrun timestamp string back into an aware datetime."""
+    """Read an ISO 8601 timestamp, as pdrun and PagerDuty write them (`...Z`), into an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from types import MappingProxyType, UnionType
 from typing import Any
+from urllib.parse import urlsplit
 
 from runner.errors import ConfigError
 
@@ -23,6 +23,10 @@ def _choice(*values: str) -> dict[str, tuple[str, ...]]:
     return {"choices": values}
 
 
+def _least(minimum: float) -> dict[str, float]:
+    return {"min": minimum}
+
+
 @dataclass(frozen=True, kw_only=True)
 class PagerDutyConfig:
     """The `[pagerduty]` table: how to reach and authenticate to the account."""
@@ -32,10 +36,10 @@ class PagerDutyConfig:
     region: str = field(default="us", metadata=_choice(*REGION_URLS))
     from_email: str | None = None
     base_url: str | None = None
-    timeout: float = 30.0
-    max_retries: int = 4
-    rate_limit: int = 900
-    concurrency: int = 8
+    timeout: float = field(default=30.0, metadata=_least(0.1))
+    max_retries: int = field(default=4, metadata=_least(0))
+    rate_limit: int = field(default=900, metadata=_least(0))
+    concurrency: int = field(default=8, metadata=_least(1))
 
     @property
     def url(self) -> str:
@@ -60,9 +64,9 @@ class RunnerConfig:
     """The `[runner]` table: the run history and the scheduler daemon."""
 
     state: str | None = None
-    keep_runs_days: int = 90
-    misfire_grace_s: int = 300
-    shutdown_grace_s: int = 30
+    keep_runs_days: int = field(default=90, metadata=_least(1))
+    misfire_grace_s: int = field(default=300, metadata=_least(1))
+    shutdown_grace_s: int = field(default=30, metadata=_least(0))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +81,7 @@ class ScheduleConfig:
     params: dict = field(default_factory=dict)
     enabled: bool = True
     allow_writes: bool = False
-    max_writes: int | None = None
+    max_writes: int | None = field(default=None, metadata=_least(0))
     sinks: list = field(default_factory=list)
 
     @property
@@ -127,6 +131,8 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None,
     path = locate(explicit, os.environ if environ is None else environ, cwd or Path.cwd())
     if path is None:
         return Config()
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -165,11 +171,23 @@ def _named_tables(tables: Any, path: Path, key: str, what: str) -> Mapping[str, 
     return MappingProxyType({name: MappingProxyType(table) for name, table in tables.items()})
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
 def check_url(url: str, *, where: str) -> str:
-    """Return `url` if it is an http(s) URL with a host, else raise ConfigError naming `where`."""
-    scheme, _, rest = url.partition("://")
-    if scheme not in ("http", "https") or not rest.strip("/"):
-        raise ConfigError(f"{where}: expected an http:// or https:// URL, got {url!r}")
+    """Return `url` if it is an https URL, or an http one on this machine; else raise ConfigError.
+
+    Plain HTTP would carry the token in clear, so it is for a local sandbox only.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: expected an https:// URL, got {url!r}")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{where}: plain http:// is allowed only on this machine (127.0.0.1, ::1), got {url!r}")
     return url
 
 
@@ -192,6 +210,9 @@ def _section(cls: type, table: Any, where: str) -> Any:
         choices = fields[key].metadata.get("choices")
         if choices and value not in choices:
             raise ConfigError(f"{where} {key}: expected one of {', '.join(choices)}, got {value!r}")
+        minimum = fields[key].metadata.get("min")
+        if minimum is not None and value is not None and value < minimum:
+            raise ConfigError(f"{where} {key}: expected at least {minimum:g}, got {value!r}")
     return cls(**table)
 
 

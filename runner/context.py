@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from runner.log import get_logger
 from runner.recipe import Action, Finding, ObjectRef, Recipe
 from runner.writes import Check
 
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
     from runner.reads import SharedReads
     from runner.session import Session
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class Context:

@@ -7,9 +7,10 @@ on one host queue up instead of failing or losing a write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +20,25 @@ import sqlalchemy as sa
 
 from runner.clock import iso
 from runner.errors import HistoryError, UsageError
-from runner.recipe import Action, Finding, ObjectRef, RunResult, plain_params, run_key
+from runner.recipe import (
+    Action,
+    Finding,
+    ObjectRef,
+    RunResult,
+    plain_params,
+    run_key,
+    summarize,
+)
 
 metadata = sa.MetaData()
+SCHEMA_VERSION = 1
+
+meta = sa.Table(
+    "pdrun_meta",
+    metadata,
+    sa.Column("key", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
 
 runs = sa.Table(
     "runs",
@@ -82,9 +99,6 @@ actions = sa.Table(
 # An action in these states must not be sent again: done, or sent by a run that stopped before it knew.
 SETTLED_ACTIONS = ("done", "sending")
 
-FINISHED = ("ok", "findings", "failed")
-
-
 def default_url(environ: Mapping[str, str]) -> str:
     """Return the SQLite URL under $XDG_STATE_HOME/pdrun (default ~/.local/state/pdrun)."""
     state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -109,14 +123,8 @@ class History:
     def start(self, *, run_id: str, account: str, recipe: str, params: Mapping[str, Any], trigger: str,
               schedule: str | None, started_at: str) -> None:
         """Record a run as running, so a crash or a shutdown cannot lose it."""
-        self._write(
-            sa.insert(runs).values(
-                id=run_id, account=account, recipe=recipe, params=plain_params(params),
-                run_key=run_key(account, recipe, params),
-                trigger=trigger, schedule=schedule, started_at=started_at, status="running",
-                host=socket.gethostname(), pid=os.getpid(),
-            )
-        )
+        row = _run_row(run_id, account, recipe, params, schedule)
+        self._write(sa.insert(runs).values(**row, trigger=trigger, started_at=started_at, status="running"))
 
     def finish(self, result: RunResult) -> RunResult:
         """Store a finished run; compare its findings with what the previous runs left open.
@@ -143,12 +151,15 @@ class History:
                         actions=len(result.actions), result=result.to_dict(),
                     )
                 )
-                if result.actions:
-                    conn.execute(sa.delete(actions).where(actions.c.run_id == result.run_id))
-                    conn.execute(
-                        sa.insert(actions),
-                        [_action_row(result.run_id, n, a, result.account) for n, a in enumerate(result.actions)],
-                    )
+                # Rows written as the writes went out are the truth; add the ones never sent.
+                recorded = set(conn.execute(sa.select(actions.c.seq).where(actions.c.run_id == result.run_id)).scalars())
+                missing = [
+                    _action_row(result.run_id, n, a, result.account)
+                    for n, a in enumerate(result.actions)
+                    if n not in recorded
+                ]
+                if missing:
+                    conn.execute(sa.insert(actions), missing)
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(f"cannot record run {result.run_id}: {_reason(exc)}") from None
         return result
@@ -168,7 +179,7 @@ class History:
 
     def earlier_action(self, key: str) -> tuple[str, str] | None:
         """Return (run id, status) of an earlier write with this key that is done or was sent, if any."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(
                 sa.select(actions.c.run_id, actions.c.status)
                 .where(actions.c.key == key, actions.c.status.in_(SETTLED_ACTIONS))
@@ -183,12 +194,10 @@ class History:
     def record_skipped(self, *, run_id: str, account: str, recipe: str, params: Mapping[str, Any],
                        schedule: str, at: str, reason: str) -> None:
         """Record a fire that did not run (its schedule's previous run was still going)."""
+        row = _run_row(run_id, account, recipe, params, schedule)
         self._write(
             sa.insert(runs).values(
-                id=run_id, account=account, recipe=recipe, params=plain_params(params),
-                run_key=run_key(account, recipe, params),
-                trigger="schedule", schedule=schedule, started_at=at, finished_at=at, status="skipped",
-                error=reason, host=socket.gethostname(), pid=os.getpid(),
+                **row, trigger="schedule", started_at=at, finished_at=at, status="skipped", error=reason
             )
         )
 
@@ -204,7 +213,7 @@ class History:
 
     def interrupt_orphans(self, *, at: str) -> int:
         """Mark runs left running by a pdrun process of this host that no longer exists."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.pid).where(runs.c.status == "running", runs.c.host == socket.gethostname())
             ).all()
@@ -212,12 +221,12 @@ class History:
 
     def last_fire(self, schedule: str) -> str | None:
         """Return when the schedule last fired (ran or was skipped), per the history."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.execute(sa.select(sa.func.max(runs.c.started_at)).where(runs.c.schedule == schedule)).scalar()
 
     def last_outcome(self, schedule: str) -> Mapping[str, Any] | None:
         """Return the latest run of a schedule (id, status, started_at, finished_at), if any."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(
                 sa.select(runs.c.id, runs.c.status, runs.c.started_at, runs.c.finished_at)
                 .where(runs.c.schedule == schedule)
@@ -231,13 +240,13 @@ class History:
         query = sa.select(*[c for c in runs.c if c.name not in ("result", "run_key")])
         if recipe:
             query = query.where(runs.c.recipe == recipe)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
         return [row._asdict() for row in rows]
 
     def find_run(self, prefix: str) -> dict[str, Any]:
         """Return the result a run printed (or, for a run that has none, its record), by id or unique prefix."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 sa.select(runs).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2)
             ).all()
@@ -250,13 +259,20 @@ class History:
     def prune(self, *, keep_days: int, now: datetime | None = None) -> int:
         """Delete runs (and their actions) older than `keep_days`; return how many."""
         cutoff = iso((now or datetime.now(UTC)) - timedelta(days=keep_days))
-        with self.engine.begin() as conn:
-            old = sa.select(runs.c.id).where(runs.c.started_at < cutoff)
-            conn.execute(sa.delete(actions).where(actions.c.run_id.in_(old)))
-            return conn.execute(sa.delete(runs).where(runs.c.started_at < cutoff)).rowcount
+        old = sa.select(runs.c.id).where(runs.c.started_at < cutoff)
+        self._write(sa.delete(actions).where(actions.c.run_id.in_(old)))
+        return self._write(sa.delete(runs).where(runs.c.started_at < cutoff)).rowcount
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(f"cannot read the run history at {self.url}: {_reason(exc)}") from None
 
     def _write(self, statement: sa.Executable) -> Any:
         try:
@@ -302,9 +318,18 @@ def _remember(conn: sa.Connection, key: str, result: RunResult) -> RunResult:
                     run_key=key, fingerprint=finding.fingerprint, recipe=finding.recipe, first_seen=now, **values
                 )
             )
-    states = [f.state for f in stated]
-    summary = {"new": states.count("new"), "open": states.count("open"), "resolved": len(resolved)}
-    return replace(result, findings=stated, resolved=resolved, summary=summary)
+    return replace(result, findings=stated, resolved=resolved, summary=summarize(stated, resolved))
+
+
+def _run_row(
+    run_id: str, account: str, recipe: str, params: Mapping[str, Any], schedule: str | None
+) -> dict[str, Any]:
+    """The columns every run record starts with, and where it was made."""
+    return {
+        "id": run_id, "account": account, "recipe": recipe, "params": plain_params(params),
+        "run_key": run_key(account, recipe, params), "schedule": schedule,
+        "host": socket.gethostname(), "pid": os.getpid(),
+    }
 
 
 def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str, Any]:

@@ -1,16 +1,19 @@
-"""Structured logging: structlog for pdrun, the stdlib bridged in, secrets redacted."""
+"""Structured logging: structlog for pdrun, the stdlib bridged in, secrets redacted.
+
+structlog (which brings asyncio with it) loads on the first log line, not at
+import, so commands that log nothing (`pdrun list`) start fast.
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from typing import Any, TextIO
 
-import structlog
-
 REDACTED = "[redacted]"
-_secrets: set[str] = set()
+HANDLER_NAME = "pdrun"  # the one handler pdrun puts on the root logger, replaced by each configure()
+# Longest first, so a token inside a longer secret (a webhook URL) cannot leave the rest showing.
+_secrets: tuple[str, ...] = ()
 _lock = threading.Lock()
 
 
@@ -20,9 +23,10 @@ MIN_SECRET_LENGTH = 6
 
 def add_secret(value: str) -> None:
     """Never let `value` reach a log line, an output, or an error message."""
+    global _secrets
     if len(value) >= MIN_SECRET_LENGTH:
         with _lock:
-            _secrets.add(value)
+            _secrets = tuple(sorted({*_secrets, value}, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
@@ -36,12 +40,39 @@ def _redact_line(_logger: Any, _name: str, line: str) -> str:
     return redact(line)
 
 
-class _PdrunHandler(logging.StreamHandler):
-    """The one handler pdrun installs on the root logger; replaced on each configure()."""
+class _Logger:
+    """A module's logger: configures logging with the defaults on first use if nothing has yet."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if not _state["configured"]:
+            configure()
+        import structlog
+
+        return getattr(structlog.get_logger(), name)
+
+
+_state = {"configured": False}
+
+
+def get_logger() -> Any:
+    """Return the logger a module binds at import: `log = get_logger()`."""
+    return _Logger()
+
+
+def reset() -> None:
+    """Forget the configuration, so the next log line configures logging for the current stderr."""
+    _state["configured"] = False
 
 
 def configure(*, format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Send structlog and stdlib logging to `stream` (stderr) as JSON lines or console text."""
+    import logging
+
+    import structlog
+
+    _state["configured"] = True
     stream = stream or sys.stderr
     console = format == "console" or (format == "auto" and stream.isatty())
     shared: list[Any] = [
@@ -66,10 +97,11 @@ def configure(*, format: str = "auto", level: str = "info", stream: TextIO | Non
         final.append(structlog.processors.format_exc_info)
     # Redact the rendered line, so tracebacks and foreign messages are covered too.
     final += [renderer, _redact_line]
-    handler = _PdrunHandler(stream)
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _PdrunHandler)]:
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -11,6 +11,7 @@ from typing import Any
 from runner.context import Context
 from runner.errors import UsageError
 from runner.recipe import Finding, Recipe, RunResult
+from runner.report import write_whole
 
 PLAN_FORMAT = "pdrun-plan/1"
 
@@ -44,12 +45,7 @@ class Plan:
 
     def save(self, path: Path) -> None:
         """Write the plan whole (never a half-written file)."""
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            partial.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-            partial.replace(path)
-        except OSError as exc:
-            raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
+        write_whole(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Plan:

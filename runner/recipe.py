@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,8 +18,8 @@ SEVERITIES = ("info", "warning", "error", "critical")
 PARAM_TYPES = (str, int, float, bool)
 # Options every run command has; a recipe parameter may not take these names.
 RESERVED_PARAMS = frozenset(
-    {"sandbox", "base_url", "dry_run", "format", "fmt", "config", "config_path", "no_history", "new_only",
-     "fail_on", "sink", "sinks", "help"}
+    {"sandbox", "base_url", "dry_run", "format", "fmt", "output", "config", "config_path", "no_history", "new_only",
+     "fail_on", "sink", "sinks", "max_writes", "yes", "plan", "plan_file", "help"}
 )
 
 
@@ -68,6 +68,12 @@ def check_table(params: Iterable[Param], table: Mapping[str, Any], *, source: st
             raise UsageError(f"{source}: unknown parameter {key!r} ({owner} takes: {known})")
         checked[key] = declared[key].check(value, where=f"{source} {key}")
     return checked
+
+
+def summarize(findings: Iterable[Finding], resolved: Iterable[Finding]) -> dict[str, int]:
+    """Count findings new and still open since the previous run, and those resolved."""
+    states = [f.state for f in findings]
+    return {"new": states.count("new"), "open": states.count("open"), "resolved": len(list(resolved))}
 
 
 def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +170,7 @@ def recipe(
             name=name or func.__name__.replace("_", "-"),
             func=func,
             summary=summary.strip(),
-            description=inspect.cleandoc(rest) if rest.strip() else "",
+            description=textwrap.dedent(rest).strip(),
             params=tuple(params),
             writes=writes,
             tags=tuple(tags),

@@ -14,7 +14,7 @@ from runner.clock import now_iso
 from runner.context import Context
 from runner.errors import HistoryError, PdrunError
 from runner.recipe import Finding, Recipe, RunResult
-from runner.writes import WritePolicy, Writer
+from runner.writes import DEFAULT_POLICY, WritePolicy, Writer
 
 if TYPE_CHECKING:
     from runner.history import History
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from runner.session import Session
     from runner.sinks import BoundSink, SinkContext
 
-log = structlog.get_logger()
+log = pdlog.get_logger()
 
 
 def new_run_id() -> str:
@@ -42,7 +42,7 @@ def run_recipe(
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
     reads: SharedReads | None = None,
-    policy: WritePolicy = WritePolicy(),
+    policy: WritePolicy = DEFAULT_POLICY,
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line."""
     run_id = run_id or new_run_id()
@@ -55,7 +55,13 @@ def run_recipe(
             )
         ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads, run_id=run_id)
         writer = Writer(session=session, policy=policy, history=history, run_id=run_id)
-        result = _execute(ctx, writer, started_at=started_at)
+        try:
+            result = _execute(ctx, writer, started_at=started_at)
+        except KeyboardInterrupt:
+            if history is not None:
+                _recorded(lambda: history.interrupt([run_id], at=now_iso()))
+            log.error("run.failed", status="interrupted", error="interrupted (Ctrl-C)")
+            raise
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
         sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}

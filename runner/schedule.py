@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -21,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from runner.clock import iso, now_iso, parse_iso
 from runner.config import Config, ScheduleConfig
 from runner.errors import ConfigError, PdrunError, suggest
+from runner.log import get_logger
 from runner.recipe import Recipe
 from runner.run import new_run_id, run_recipe
 from runner.sinks import BoundSink, SinkContext, bind_sinks
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from runner.plugins import Registry
     from runner.session import Session
 
-log = structlog.get_logger()
+log = get_logger()
 
 EVERY = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -176,7 +176,9 @@ class Daemon:
         deadline = threading.Event()
         timer = threading.Timer(grace_s, deadline.set)
         timer.start()
-        for thread in list(self._running.values()):
+        with self._guard:
+            running = list(self._running.values())
+        for thread in running:
             while thread.is_alive() and not deadline.is_set():
                 thread.join(0.1)
         timer.cancel()
@@ -239,27 +241,27 @@ class Daemon:
 
 def serve_forever(daemon: Daemon, *, reload: Callable[[], list[Schedule]], grace_s: float) -> None:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads the schedules (a bad config is kept out)."""
+    import queue
     import signal
 
-    wake = threading.Event()
-    requests: list[str] = []
+    # A signal handler may interrupt the main thread anywhere, even inside a lock: it only enqueues.
+    requests: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def handle(signum: int, _frame: Any) -> None:
-        requests.append("reload" if signum == signal.SIGHUP else "stop")
-        wake.set()
+        requests.put("reload" if signum == signal.SIGHUP else "stop")
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, handle)
     daemon.start()
     while True:
-        wake.wait()
-        wake.clear()
-        while requests:
-            request = requests.pop(0)
-            if request == "stop":
-                daemon.stop(grace_s)
-                return
-            try:
-                daemon.reload(reload())
-            except PdrunError as exc:
-                log.error("serve.reload_failed", error=str(exc), kept="the running configuration")
+        try:
+            request = requests.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if request == "stop":
+            daemon.stop(grace_s)
+            return
+        try:
+            daemon.reload(reload())
+        except PdrunError as exc:
+            log.error("serve.reload_failed", error=str(exc), kept="the running configuration")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -13,17 +12,15 @@ from typing import Any
 
 import httpx2
 import pagerduty
-import structlog
 
 from runner import log as pdlog
-from runner.budget import RateBudget
-from runner.paging import TIME_WINDOWED, Pages
+from runner.budget import MAX_BACKOFF_S, RateBudget, backoff
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError, ConfigError, TokenRejected
+from runner.paging import TIME_WINDOWED, Pages
 
-log = structlog.get_logger()
+log = pdlog.get_logger()
 
-MAX_BACKOFF_S = 30.0
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -97,7 +94,7 @@ class _RetryingTransport(httpx2.BaseTransport):
         raise AssertionError("unreachable")
 
     def _wait(self, target: str, attempt: int, *, reason: str, reset: float | None = None) -> None:
-        delay = reset if reset is not None else min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (1 + random.random() / 2)
+        delay = reset if reset is not None else backoff(attempt)
         log.warning("api.retry", request=target, reason=reason, attempt=attempt + 1, delay_s=round(delay, 2))
         if reason == "429" and self._budget is not None:
             self._budget.pause(delay)  # every thread waits for the window, not just this one

@@ -7,16 +7,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from runner.errors import PdrunError, UsageError, suggest
+from runner.log import get_logger
 from runner.recipe import Param, RunResult, check_table
 
 if TYPE_CHECKING:
     from runner.config import Config
     from runner.session import Session
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class SinkError(PdrunError):

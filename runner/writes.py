@@ -6,16 +6,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import structlog
-
-from runner.errors import ApiError, TokenRejected
+from runner.errors import ApiError, PdrunError, TokenRejected
+from runner.log import get_logger
 from runner.recipe import Action
 
 if TYPE_CHECKING:
     from runner.history import History
     from runner.session import Session
 
-log = structlog.get_logger()
+log = get_logger()
 
 DEFAULT_MAX_WRITES = 50
 CONFIRM_ABOVE = 5
@@ -38,6 +37,9 @@ class WritePolicy:
     assume_yes: bool = False
 
 
+DEFAULT_POLICY = WritePolicy()
+
+
 @dataclass(frozen=True)
 class Outcome:
     actions: tuple[Action, ...]
@@ -58,14 +60,14 @@ class Writer:
 
     def carry_out(self, actions: Sequence[Action], checks: Sequence[Check | None], *, dry_run: bool) -> Outcome:
         """Settle what is already done, hold the plan to the cap and confirmation, then write."""
-        actions = [self._settle(a, check) for a, check in zip(actions, checks)]
+        actions = [self._settle(a, check) for a, check in zip(actions, checks, strict=True)]
         planned = [a for a in actions if a.status == "planned"]
         changes = sum(a.changes for a in planned)
         if changes > self._policy.max_writes:
             return Outcome(
                 tuple(actions),
                 f"the plan would change {changes} objects in {len(planned)} requests, over max_writes"
-                f" {self._policy.max_writes}; nothing was written (raise it with --max-writes)",
+                f" {self._policy.max_writes}; nothing was written",
                 refused=True,
             )
         if dry_run or not planned:
@@ -80,6 +82,8 @@ class Writer:
                 done[seq] = self._send(seq, done[seq], check)
             except TokenRejected as exc:  # every later write would be refused too: stop here
                 done[seq] = replace(done[seq], status="failed", error=str(exc))
+                return Outcome(tuple(done), str(exc))
+            except PdrunError as exc:  # e.g. the history cannot be written: stop, keeping what was done
                 return Outcome(tuple(done), str(exc))
         failed = [a for a in done if a.status == "failed"]
         error = f"{len(failed)} of {len(done)} writes failed" if failed else None

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from spec import check_exchanges
 
 from runner.cli import Environment, cli
-from spec import check_exchanges
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -152,7 +152,7 @@ def test_config_recipe_tables_are_checked(invoke, workdir):
 
 def test_config_defaults_feed_parameters(invoke, workdir, pd_sandbox):
     config = workdir / "config.toml"
-    config.write_text(config.read_text() + f'\n[recipes.incident-note]\nmessage = "from config"\n')
+    config.write_text(config.read_text() + '\n[recipes.incident-note]\nmessage = "from config"\n')
     result = invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(writes(pd_sandbox)[0].body) == {"note": {"content": "from config"}}

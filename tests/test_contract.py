@@ -12,8 +12,20 @@ import pytest
 import spec
 from spec import KNOWN_SPEC_BUGS, check_exchanges, validate_exchange
 
-from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Exchange, Faults, SandboxApp, demo_account
-from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_ROUTING_KEY, DEMO_USER_TOKEN
+from runner.sandbox import (
+    SANDBOX_BASE_URL,
+    SANDBOX_TOKEN,
+    Exchange,
+    Faults,
+    SandboxApp,
+    demo_account,
+)
+from runner.sandbox.demo import (
+    DEMO_FROM_EMAIL,
+    DEMO_INCIDENT_ID,
+    DEMO_ROUTING_KEY,
+    DEMO_USER_TOKEN,
+)
 from runner.sandbox.objects import reference
 from runner.sandbox.routes import ROUTES
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
 from plugin_dist import GOOD_PLUGIN, make_plugin
+
 from runner.plugins import DEFAULT_PLUGINS, PluginError, load_registry
 
 

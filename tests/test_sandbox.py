@@ -8,11 +8,18 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+
 import httpx2
 import pytest
-from docs import sandbox_doc
 
-from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Account, SandboxApp, demo_account
+from docs import sandbox_doc
+from runner.sandbox import (
+    SANDBOX_BASE_URL,
+    SANDBOX_TOKEN,
+    Account,
+    SandboxApp,
+    demo_account,
+)
 from runner.sandbox.demo import (
     DEMO_FROM_EMAIL,
     DEMO_INCIDENT_ID,

@@ -11,9 +11,15 @@ from datetime import datetime, timedelta, timezone
 
 import httpx2
 import pytest
-from docs import sandbox_doc
 
-from runner.sandbox import DEMO_PLANTED, SANDBOX_BASE_URL, SANDBOX_TOKEN, SandboxApp, demo_account
+from docs import sandbox_doc
+from runner.sandbox import (
+    DEMO_PLANTED,
+    SANDBOX_BASE_URL,
+    SANDBOX_TOKEN,
+    SandboxApp,
+    demo_account,
+)
 from runner.sandbox.demo import DEMO_TEAMLESS_SERVICES
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)

@@ -11,7 +11,13 @@ import httpx2
 import pytest
 
 from runner.config import PagerDutyConfig
-from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, Faults, SandboxApp, demo_account
+from runner.sandbox import (
+    SANDBOX_BASE_URL,
+    SANDBOX_TOKEN,
+    Faults,
+    SandboxApp,
+    demo_account,
+)
 from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_USER_TOKEN
 from runner.session import open_session
 

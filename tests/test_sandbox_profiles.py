@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from docs import code_blocks
 
+from docs import code_blocks
 from runner.sandbox import demo_account, load_profile
 from runner.sandbox.demo import demo_description
 from runner.sandbox.large import large_account

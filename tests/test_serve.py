@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from plugin_dist import make_plugin
+
 from runner.clock import iso
 from runner.history import History
 

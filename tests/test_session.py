@@ -4,15 +4,14 @@ import io
 import json
 
 import pytest
+from sessions import session_for
 
 from runner import log as pdlog
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError, ConfigError, TokenRejected
 from runner.plugins import load_registry
 from runner.run import run_recipe
-from runner.sandbox import SandboxApp
 from runner.session import open_session, read_token
-from sessions import session_for
 
 SECRET = "u+sEcReT-token-0123456789"
 

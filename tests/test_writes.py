@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 
+from sessions import session_for
+
 from runner.clock import now_iso
 from runner.history import History, default_url
 from runner.plugins import load_registry
 from runner.run import run_recipe
 from runner.sandbox.demo import DEMO_INCIDENT_ID, DEMO_USER_TOKEN
 from runner.writes import WritePolicy
-from sessions import session_for
 
 
 def writes(sandbox) -> list:

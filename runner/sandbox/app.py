@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote
 
 from runner.sandbox.account import Account
 from runner.sandbox.api import ApiError, Request, Result, Route, not_found
-from runner.sandbox.faults import CAN_DROP, Faults
+from runner.sandbox.faults import CAN_DROP, Faults, Verdict
 from runner.sandbox.objects import SANDBOX_BASE_URL
 from runner.sandbox.routes import ROUTES
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import ipaddress
 
 import click
-import structlog
 
 from runner import log as pdlog
 from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, load_profile
 from runner.sandbox.server import serve as serve_http
 
-log = structlog.get_logger()
+log = pdlog.get_logger()
 
 
 @click.group()

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from runner.sandbox.account import Account
-from runner.sandbox.lifecycle import INCIDENT_STATUSES
 from runner.sandbox.api import (
     ApiError,
     Filters,
@@ -24,6 +23,7 @@ from runner.sandbox.api import (
     requester,
     time_window,
 )
+from runner.sandbox.lifecycle import INCIDENT_STATUSES
 from runner.sandbox.objects import Obj, reference
 
 INCIDENT_WINDOW = timedelta(days=30)

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from runner.sandbox.objects import SANDBOX_BASE_URL, Obj, object_id, reference, secret, timestamp
+from runner.sandbox.objects import (
+    SANDBOX_BASE_URL,
+    Obj,
+    object_id,
+    reference,
+    secret,
+    timestamp,
+)
 
 # How long after it was opened an incident reached its status.
 _STATUS_DELAYS = {

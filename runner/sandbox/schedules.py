@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from itertools import pairwise
 
 from runner.sandbox.objects import Obj, parse_time, timestamp
 
@@ -57,7 +58,7 @@ def render(schedule: Obj, overrides: Iterable[Obj], since: datetime, until: date
         return _rendered(shifts, since, until, overflow=overflow)
 
     return {
-        "schedule_layers": [layer | rendered(shifts) for layer, shifts in zip(layers, layer_shifts)],
+        "schedule_layers": [layer | rendered(shifts) for layer, shifts in zip(layers, layer_shifts, strict=True)],
         "overrides_subschedule": {"name": "Overrides", **rendered(override_shifts)},
         "final_schedule": {"name": "Final Schedule", **rendered(final)},
     }
@@ -128,7 +129,7 @@ def _flatten(shifts: list[Shift]) -> list[Shift]:
     """Lay shifts over each other, each over those before it; join a user's adjacent stretches."""
     bounds = sorted({moment for shift in shifts for moment in (shift.start, shift.end)})
     final: list[Shift] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in pairwise(bounds):
         on_top = next((s for s in reversed(shifts) if s.start <= a and b <= s.end), None)
         if on_top is None:
             continue
