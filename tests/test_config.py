@@ -70,3 +70,18 @@ def test_recipe_tables_are_kept(tmp_path):
 def test_repository_config_is_valid():
     loaded = config.load(Path(__file__).parents[1] / "config.toml", {}, Path("/"))
     assert loaded.pagerduty.from_email
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[pagerduty]\nrate_limit = -5\n", r"\[pagerduty\] rate_limit: expected at least 0, got -5"),
+        ("[pagerduty]\nmax_retries = -1\n", r"\[pagerduty\] max_retries: expected at least 0"),
+        ("[runner]\nkeep_runs_days = 0\n", r"\[runner\] keep_runs_days: expected at least 1"),
+        ('[pagerduty]\nbase_url = "http://api.example.com"\n', r"plain http:// is allowed only on this machine"),
+        ('[pagerduty]\nbase_url = "http://[::1"\n', r"expected an https:// URL"),
+    ],
+)
+def test_settings_out_of_range_are_refused(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text), {}, tmp_path)

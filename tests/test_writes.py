@@ -209,3 +209,13 @@ def test_a_5xx_write_that_did_not_take_effect_is_retried_once(pd_sandbox, pd_acc
     assert [a.status for a in result.actions] == ["done"]
     assert [n["content"] for n in pd_account.notes[DEMO_INCIDENT_ID]].count("retry me") == 1
     assert len(writes(pd_sandbox)) == 1  # the 502 never reached the sandbox; the retry did
+
+
+def test_team_chooses_a_write_recipes_incidents(invoke, pd_account):
+    team = next(t for t in pd_account.teams.values() if t["name"] == "Checkout")
+    mine = {i["id"] for i in pd_account.incidents.values()
+            if i["status"] != "resolved" and team["id"] in {t["id"] for t in i["teams"]}}
+    result = invoke("incidents-resolve", "--sandbox", "--team", team["id"], "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    [action] = json.loads(result.stdout)["actions"]
+    assert {i["id"] for i in action["body"]["incidents"]} == mine and mine
