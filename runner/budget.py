@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 MAX_BACKOFF_S = 30.0
@@ -16,40 +17,42 @@ def backoff(attempt: int) -> float:
 
 
 class RateBudget:
-    """A token bucket refilled at `per_minute` / 60 a second, holding at most one second's worth.
+    """At most `per_minute` requests in any 60 seconds, for all threads of the process together.
 
-    Callers reserve a slot in turn and sleep until it comes, so concurrent
-    callers are spaced evenly and never exceed the rate. PagerDuty's own
-    `ratelimit-remaining` / `ratelimit-reset` headers steer it: when the
+    Each caller reserves the earliest slot that keeps every 60-second window
+    within the budget, then sleeps until it: a short audit goes at full
+    speed, a long one settles at the rate. PagerDuty's own
+    `ratelimit-remaining` / `ratelimit-reset` headers steer it too: when the
     account's window is spent, everyone waits for the reset.
     """
 
+    WINDOW_S = 60.0
+
     def __init__(
         self,
-        per_minute: float,
+        per_minute: int,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if per_minute <= 0:
             raise ValueError("a rate budget needs a positive number of requests per minute")
-        self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate)
+        self.per_minute = int(per_minute)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = self.capacity
-        self._updated = clock()
+        self._slots: deque[float] = deque(maxlen=self.per_minute)  # the latest reservations, oldest first
         self._paused_until = 0.0
 
     def acquire(self) -> float:
         """Wait for this caller's slot; return how long it waited."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            self._tokens -= 1
-            wait = max(-self._tokens / self.rate, self._paused_until - now, 0.0)
+            slot = max(now, self._paused_until)
+            if len(self._slots) == self.per_minute:
+                slot = max(slot, self._slots[0] + self.WINDOW_S)
+            self._slots.append(slot)
+        wait = slot - now
         if wait > 0:
             self._sleep(wait)
         return wait
