@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runner.clock import iso
+from runner.clock import iso, now_iso
 from runner.errors import HistoryError, UsageError
 from runner.recipe import (
     Action,
@@ -375,7 +375,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def open_history(state: str | None, *, keep_runs_days: int, environ: Mapping[str, str]) -> History:
-    """Open the configured history (default: SQLite under $XDG_STATE_HOME) and drop runs past retention."""
+    """Open the configured history (default: SQLite under $XDG_STATE_HOME), tidied.
+
+    Runs past retention are dropped, and runs left `running` by a pdrun
+    process of this host that no longer exists are marked interrupted.
+    """
     history = History(state or default_url(environ))
     history.prune(keep_days=keep_runs_days)
+    history.interrupt_orphans(at=now_iso())
     return history

@@ -106,6 +106,10 @@ class Writer:
                 return replace(action, status="failed", error=str(exc))
         if self._history is not None:
             earlier = self._history.earlier_action(action.key(self._session.url))
+            # A write recorded as being sent by a run that died may never have left: when PagerDuty can
+            # be asked (a check) and does not show it, only a write recorded done counts.
+            if earlier is not None and check is not None and earlier[1] != "done":
+                earlier = None
             if earlier is not None:
                 run_id, status = earlier
                 how = "done" if status == "done" else "possibly sent (that run stopped mid-write)"

@@ -20,7 +20,6 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 
-from runner.cli import cli
 from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, demo_account
 from runner.sandbox.command import sandbox
@@ -33,10 +32,8 @@ AUTH = {"Authorization": f"Token token={SANDBOX_TOKEN}"}
 
 
 def serve_command() -> list[str]:
-    """Return the command line of `pdrun sandbox serve` (straight from its click group until cli.py registers it)."""
-    if "sandbox" in cli.commands:
-        return [PDRUN, "sandbox", "serve"]
-    return [sys.executable, "-c", "from runner.sandbox.command import sandbox; sandbox()", "serve"]
+    """Return the command line of `pdrun sandbox serve`."""
+    return [PDRUN, "sandbox", "serve"]
 
 
 @dataclass

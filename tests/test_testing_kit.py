@@ -70,3 +70,13 @@ def test_the_marker_is_declared(pytester):
     pytester.makepyfile(test_marker="import pytest\n\n@pytest.mark.pd_profile('demo')\ndef test_x(pd_account): pass")
     result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_the_readme_shows_the_tested_example():
+    from pathlib import Path
+
+    from docs import code_blocks
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = next(block for block in code_blocks("python") if "def test_" in block)
+    assert f"```python\n{example}```" in readme
