@@ -33,15 +33,24 @@ def pages(n: int) -> int:
 
 
 def minimal_requests(profile: str, seed: int) -> int:
-    """The fewest requests a full audit can make (the formula in the README)."""
-    from runner.sandbox import load_profile
+    """The fewest requests a full audit can make (the formula in the README).
 
-    account = load_profile(profile, seed=seed)
-    open_incidents = sum(1 for i in account.incidents.values() if i["status"] != "resolved")
+    The account is built in a child process: the children measured later
+    would otherwise report this process's peak memory as their own.
+    """
+    code = (
+        "import json, sys\n"
+        "from runner.sandbox import load_profile\n"
+        "a = load_profile(sys.argv[1], seed=int(sys.argv[2]))\n"
+        "print(json.dumps({k: len(getattr(a, k)) for k in ('services', 'escalation_policies', 'schedules', 'users',"
+        " 'teams')} | {'open_incidents': sum(i['status'] != 'resolved' for i in a.incidents.values())}))\n"
+    )
+    sizes = json.loads(subprocess.run([sys.executable, "-c", code, profile, str(seed)], capture_output=True,
+                                      text=True, check=True).stdout)
     return (
-        pages(len(account.services)) + pages(len(account.escalation_policies)) + pages(len(account.schedules))
-        + pages(len(account.users)) + pages(len(account.teams)) + pages(open_incidents)
-        + len(account.schedules) + math.ceil(len(account.services) / 100)
+        pages(sizes["services"]) + pages(sizes["escalation_policies"]) + pages(sizes["schedules"])
+        + pages(sizes["users"]) + pages(sizes["teams"]) + pages(sizes["open_incidents"])
+        + sizes["schedules"] + math.ceil(sizes["services"] / 100)
     )
 
 

@@ -24,8 +24,7 @@ def schedules_with_gaps(ctx: Context) -> Iterator[Finding]:
     since = ctx.now
     until = since + timedelta(days=ctx.params["days"])
     window = {"since": since.isoformat(timespec="seconds"), "until": until.isoformat(timespec="seconds")}
-    for listed in schedules(ctx):
-        schedule = ctx.pd.get(f"schedules/{listed['id']}", **window)
+    for schedule in ctx.pd.get_each((f"schedules/{listed['id']}", window) for listed in schedules(ctx)):
         coverage = (schedule.get("final_schedule") or {}).get("rendered_coverage_percentage")
         if coverage is not None and coverage < 100:
             yield ctx.finding(

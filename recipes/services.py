@@ -85,10 +85,12 @@ def service_standards(ctx: Context) -> Iterator[Finding]:
     """
     by_id = {service["id"]: service for service in services(ctx)}
     ids = list(by_id)
-    for start in range(0, len(ids), STANDARDS_PER_REQUEST):
-        batch = ids[start : start + STANDARDS_PER_REQUEST]
-        # A tuple is sent as `ids=a&ids=b`, as the spec asks; a list would become `ids[]`.
-        scores = ctx.pd.get("standards/scores/technical_services", ids=tuple(batch))
+    # A tuple is sent as `ids=a&ids=b`, as the spec asks; a list would become `ids[]`.
+    batches = (
+        ("standards/scores/technical_services", {"ids": tuple(ids[start : start + STANDARDS_PER_REQUEST])})
+        for start in range(0, len(ids), STANDARDS_PER_REQUEST)
+    )
+    for scores in ctx.pd.get_each(batches):
         for resource in scores["resources"] if isinstance(scores, dict) else scores:
             passing, total = resource["score"]["passing"], resource["score"]["total"]
             if total and passing / total < ctx.params["min_score"]:

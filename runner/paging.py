@@ -91,8 +91,8 @@ class Pages:
         if total is None:  # no total: follow `more`, one page after the other
             yield from self._sequential(path, wrapper, params, len(items))
             return
-        offsets = range(len(items), total, PAGE_SIZE)
-        for page in self._in_order(path, params, offsets):
+        pages = ((path, {**params, "limit": PAGE_SIZE, "offset": offset}) for offset in range(len(items), total, PAGE_SIZE))
+        for page in self.in_order(pages):
             yield from page.get(wrapper, [])
 
     def _sequential(self, path: str, wrapper: str, params: Mapping[str, Any], offset: int) -> Iterator[dict[str, Any]]:
@@ -104,11 +104,10 @@ class Pages:
                 return
             offset += len(items)
 
-    def _in_order(self, path: str, params: Mapping[str, Any], offsets: Iterable[int]) -> Iterator[Any]:
-        """Fetch pages concurrently, a bounded number ahead, and hand them back in offset order."""
+    def in_order(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+        """Fetch (path, params) reads concurrently, a bounded number ahead; hand the bodies back in order."""
         pending: deque[Future[Any]] = deque()
-        for offset in offsets:
-            query = {**params, "limit": PAGE_SIZE, "offset": offset}
+        for path, query in reads:
             context = contextvars.copy_context()  # observers (call counts, progress) follow the request
             pending.append(self._pool.submit(context.run, self._fetch, path, query))
             if len(pending) >= 2 * self._concurrency:

@@ -6,7 +6,7 @@ import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,19 @@ class Session:
 
     def get(self, path: str, **params: Any) -> Any:
         """GET one resource and return the entity inside its wrapper (`{"service": {...}}` -> `{...}`)."""
-        body = self._request("GET", path, params=params or None).json()
+        return self._unwrap(path, self._get_json(path, params))
+
+    def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+        """GET many resources, a few at a time within the rate budget; yield them unwrapped, in order.
+
+        For the per-object reads no list call can replace:
+        `ctx.pd.get_each((f"schedules/{id}", window) for id in ids)`.
+        """
+        reads = list(reads)
+        bodies = self._pages.in_order(reads)
+        return (self._unwrap(path, body) for (path, _), body in zip(reads, bodies, strict=True))
+
+    def _unwrap(self, path: str, body: Any) -> Any:
         _, wrapper = self._client.entity_wrappers("GET", self._client.canonical_path(path))
         return body[wrapper] if wrapper and isinstance(body, dict) and wrapper in body else body
 
