@@ -116,3 +116,26 @@ def test_a_single_recipe_renders_csv(invoke):
     result = invoke("services-disabled", "--sandbox", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["object_name"] for r in rows] == ["Old Search"]
+
+
+def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_session, pd_sandbox):
+    import io
+
+    from runner.audit import Progress, run_audit
+    from runner.plugins import load_registry
+
+    registry = load_registry(entry_points=[])
+    chosen = [registry.get("services-disabled"), registry.get("teams-without-members")]
+    screen = io.StringIO()
+    progress = Progress(screen)
+    with pd_session.observing(progress.request):
+        run_audit(chosen, session=pd_session, params={r.name: {} for r in chosen}, progress=progress)
+    shown = screen.getvalue()
+    assert "auditing [1/2] services-disabled - 1 requests" in shown
+    assert "auditing [2/2] teams-without-members - 3 requests" in shown
+    assert shown.endswith("\r\033[K")  # the line is cleared at the end
+
+
+def test_no_progress_when_piped(invoke):
+    result = invoke("audit", "--sandbox", "--no-history")
+    assert "auditing" not in result.stderr

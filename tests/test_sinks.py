@@ -110,3 +110,28 @@ def test_sink_configuration_is_checked():
     config = Config(sinks={"chat": {"type": "webhook", "url": "http://x", "retries": "3"}})
     with pytest.raises(UsageError, match=r"\[sinks.chat\] retries: expected int"):
         bind_sinks(["chat"], config, registry.sinks)
+
+
+def test_events_sink_triggers_then_resolves_one_alert(invoke, workdir, pd_account, pd_sandbox):
+    from runner.sandbox.demo import DEMO_ROUTING_KEY
+
+    environ = {"PDRUN_EVENTS_ROUTING_KEY": DEMO_ROUTING_KEY}
+    first = invoke("services-without-teams", "--sandbox", "--sink", "events", environ=environ)
+    assert first.exit_code == 1, first.stderr
+    for service in pd_account.services.values():
+        service["teams"] = service["teams"] or [next(iter(pd_account.teams.values()))]
+    clean = invoke("services-without-teams", "--sandbox", "--sink", "events", "--format", "json", environ=environ)
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["summary"]["resolved"] == 6
+    events = [json.loads(e.body) for e in pd_sandbox.exchanges if e.path == "/v2/enqueue"]
+    assert [e["event_action"] for e in events] == ["trigger", "resolve"]
+    assert events[0]["dedup_key"] == events[1]["dedup_key"]
+    assert events[0]["payload"]["summary"].startswith("pdrun services-without-teams: findings, 6 findings")
+    assert events[0]["payload"]["custom_details"]["new"] == 6
+    assert pd_account.alerts[events[0]["dedup_key"]]["status"] == "resolved"
+
+
+def test_events_sink_without_a_routing_key_fails_alone(invoke, pd_sandbox):
+    result = invoke("services-without-teams", "--sandbox", "--sink", "events", "--format", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "findings"
+    assert "set the environment variable PDRUN_EVENTS_ROUTING_KEY" in result.stderr
+    assert not [e for e in pd_sandbox.exchanges if e.path == "/v2/enqueue"]
