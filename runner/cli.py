@@ -128,14 +128,17 @@ class PdrunGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        recipes = ctx.ensure_object(Environment).registry().recipes
-        for title, names in (("Commands", [*super().list_commands(ctx), "sandbox"]), ("Recipes", sorted(recipes))):
+        recipes = sorted(ctx.ensure_object(Environment).registry().recipes)
+        for title, names in (("Commands", self._builtins(ctx)), ("Recipes", recipes)):
             rows = [(name, self.get_command(ctx, name).get_short_help_str(60)) for name in names]
             with formatter.section(title):
                 formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), "sandbox", *sorted(ctx.ensure_object(Environment).registry().recipes)]
+        return [*self._builtins(ctx), *sorted(ctx.ensure_object(Environment).registry().recipes)]
+
+    def _builtins(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), "sandbox"]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "sandbox":  # its own command group, loaded only when used

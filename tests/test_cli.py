@@ -18,7 +18,7 @@ def writes(sandbox) -> list:
     return [e for e in sandbox.exchanges if e.method != "GET"]
 
 
-def test_list_shows_the_three_recipes_with_summaries(invoke):
+def test_list_shows_the_defining_recipes_with_summaries(invoke):
     result = invoke("list")
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
