@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from runner.history import History
     from runner.session import Session
 
-log = get_logger()
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,19 @@ class Progress:
     def done(self) -> None:
         self._stream.write("\r\033[K")
         self._stream.flush()
+
+    def write(self, text: str) -> int:
+        """Print a log line above the progress line (so logging can use this object as its stream)."""
+        self._stream.write(f"\r\033[K{text}")
+        if text.endswith("\n") and self._label:
+            self._show()
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
 
     def _show(self) -> None:
         self._stream.write(f"\r\033[Kauditing {self._label} - {self._requests} requests")

@@ -11,7 +11,7 @@ from runner.budget import backoff
 from runner.recipe import SEVERITIES, Param, RunResult
 from runner.sinks import Sink, SinkContext, SinkError
 
-log = pdlog.get_logger()
+log = pdlog.get_logger(__name__)
 
 WEBHOOK_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

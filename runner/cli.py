@@ -22,7 +22,7 @@ from runner.recipe import FAIL_ON, Action, Param, Recipe, RunResult
 from runner.report import FORMATS, render, render_audit, table, write_whole
 from runner.writes import CONFIRM_ABOVE, DEFAULT_MAX_WRITES, WritePolicy
 
-log = pdlog.get_logger()
+log = pdlog.get_logger(__name__)
 
 
 def _demo_app() -> Any:
@@ -636,6 +636,8 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     session = Target(sandbox=sandbox, base_url=base_url).open_session(env, config)
     history = None if options.no_history else env.history(config)
     progress = Progress() if _show_progress(config) else None
+    if progress:  # log lines go above the progress line, not into it
+        pdlog.configure(format=config.logging.format, level=config.logging.level, stream=progress)
     try:
         with session.observing(progress.request) if progress else contextlib.nullcontext():
             result = run_audit(chosen, session=session, params=params, history=history, progress=progress)

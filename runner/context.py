@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from runner.reads import SharedReads
     from runner.session import Session
 
-log = get_logger()
+log = get_logger(__name__)
 
 
 class Context:

@@ -43,22 +43,25 @@ def _redact_line(_logger: Any, _name: str, line: str) -> str:
 class _Logger:
     """A module's logger: configures logging with the defaults on first use if nothing has yet."""
 
-    __slots__ = ()
+    __slots__ = ("_name",)
 
-    def __getattr__(self, name: str) -> Any:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
         if not _state["configured"]:
             configure()
         import structlog
 
-        return getattr(structlog.get_logger(), name)
+        return getattr(structlog.get_logger(self._name), attribute)
 
 
 _state = {"configured": False}
 
 
-def get_logger() -> Any:
-    """Return the logger a module binds at import: `log = get_logger()`."""
-    return _Logger()
+def get_logger(name: str) -> Any:
+    """Return the logger a module binds at import: `log = get_logger(__name__)`."""
+    return _Logger(name)
 
 
 def reset() -> None:

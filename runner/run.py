@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from runner.session import Session
     from runner.sinks import BoundSink, SinkContext
 
-log = pdlog.get_logger()
+log = pdlog.get_logger(__name__)
 
 
 def new_run_id() -> str:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from runner.plugins import Registry
     from runner.session import Session
 
-log = get_logger()
+log = get_logger(__name__)
 
 EVERY = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

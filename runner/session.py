@@ -19,7 +19,7 @@ from runner.config import PagerDutyConfig
 from runner.errors import ApiError, ConfigError, TokenRejected
 from runner.paging import TIME_WINDOWED, Pages
 
-log = pdlog.get_logger()
+log = pdlog.get_logger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 

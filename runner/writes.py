@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from runner.history import History
     from runner.session import Session
 
-log = get_logger()
+log = get_logger(__name__)
 
 DEFAULT_MAX_WRITES = 50
 CONFIRM_ABOVE = 5

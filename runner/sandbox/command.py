@@ -11,7 +11,7 @@ from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, load_profile
 from runner.sandbox.server import serve as serve_http
 
-log = pdlog.get_logger()
+log = pdlog.get_logger(__name__)
 
 
 @click.group()
