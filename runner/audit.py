@@ -33,6 +33,7 @@ class AuditResult:
     started_at: str
     finished_at: str
     sections: tuple[RunResult, ...]
+    not_run: tuple[str, ...] = ()  # recipes an audit stopped before, once PagerDuty became unusable
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -41,6 +42,7 @@ class AuditResult:
         return {
             "recipes": len(self.sections),
             "failed": [s.recipe for s in self.sections if s.status == "failed"],
+            "not_run": list(self.not_run),
             "findings": len(findings),
             "by_severity": {sev: sum(f.severity == sev for f in findings) for sev in reversed(SEVERITIES)},
             "new": sum(s["new"] for s in summaries) if summaries else None,
@@ -74,6 +76,7 @@ def run_audit(
     audit_id, started_at = new_run_id(), now_iso()
     reads = SharedReads(session)
     sections = []
+    not_run: tuple[str, ...] = ()
     with structlog.contextvars.bound_contextvars(audit_id=audit_id):
         for n, recipe in enumerate(recipes, 1):
             if progress:
@@ -83,9 +86,13 @@ def run_audit(
                 history=history, reads=reads,
             )
             sections.append(result)
+            if session.unusable:  # every later audit would fail the same way, slowly
+                not_run = tuple(r.name for r in recipes[n:])
+                log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
+                break
         if progress:
             progress.done()
-        audit = AuditResult(audit_id, session.url, started_at, now_iso(), tuple(sections))
+        audit = AuditResult(audit_id, session.url, started_at, now_iso(), tuple(sections), not_run)
         log.info("audit.finished", **{k: v for k, v in audit.totals.items() if k != "by_severity"})
     return audit
 

@@ -160,6 +160,7 @@ def _audit_line(audit: AuditResult) -> str:
     severities = ", ".join(f"{n} {sev}" for sev, n in totals["by_severity"].items() if n)
     memory = f"; {totals['new']} new, {totals['resolved']} resolved" if totals["new"] is not None else ""
     failed = f"; {len(totals['failed'])} failed" if totals["failed"] else ""
+    failed += f"; {len(totals['not_run'])} not run" if totals["not_run"] else ""
     return (
         f"audit {audit.audit_id}: {totals['findings']} findings ({severities or 'none'}) from {totals['recipes']}"
         f" recipes{memory}{failed}; {totals['api_calls']} API requests"

@@ -156,6 +156,8 @@ class Session:
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
         self._client.timeout = timeout
         self._events: dict[str, pagerduty.EventsApiV2Client] = {}
+        # Why no further request can succeed (token rejected, PagerDuty unreachable), once known.
+        self.unusable: str | None = None
 
     @staticmethod
     @contextlib.contextmanager
@@ -241,13 +243,16 @@ class Session:
         try:
             response = self._client.request(method, path, **kw)
         except pagerduty.HttpError as exc:  # the library raises this for a 401 only
-            raise TokenRejected(
+            self.unusable = (
                 f"PagerDuty rejected the API token from {self._token_source} (401);"
-                ' check it, and for an EU account set region = "eu" in [pagerduty]',
-                status=exc.response.status_code,
-            ) from None
+                ' check it, and for an EU account set region = "eu" in [pagerduty]'
+            )
+            raise TokenRejected(self.unusable, status=exc.response.status_code) from None
         except pagerduty.Error as exc:
             raise ApiError(f"{method} {path}: {pdlog.redact(str(exc))}") from None
+        except ApiError as exc:  # PagerDuty could not be reached, even after retries
+            self.unusable = str(exc)
+            raise
         if not response.is_success:
             raise _api_error(method, path, response)
         return response

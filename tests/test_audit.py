@@ -139,3 +139,15 @@ def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_session, pd_san
 def test_no_progress_when_piped(invoke):
     result = invoke("audit", "--sandbox", "--no-history")
     assert "auditing" not in result.stderr
+
+
+def test_an_audit_stops_at_a_rejected_token(invoke, pd_sandbox):
+    pd_sandbox.token = "another-token"
+    result = invoke("audit", "--sandbox", "--format", "json")
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    sections = report["sections"]
+    assert len(sections) == 1 and "rejected the API token" in next(iter(sections.values()))["error"]
+    assert len(report["totals"]["not_run"]) == len(DEMO_PLANTED) - 1
+    assert len(pd_sandbox.exchanges) == 1
+    assert '"audit.stopped"' in result.stderr
