@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from runner.recipe import Finding, Recipe, RunResult
 from runner.report import write_whole
 
 PLAN_FORMAT = "pdrun-plan/1"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PATH = re.compile(r"/[A-Za-z0-9_\-/]+")  # a path on the account's API, never another host
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,13 @@ class Plan:
                  "body": a["body"], "changes": int(a["changes"])}
                 for a in data["actions"]
             ]
-            return cls(str(data["recipe"]), dict(data["params"]), str(data["account"]), str(data["run_id"]), actions)
+            plan = cls(str(data["recipe"]), dict(data["params"]), str(data["account"]), str(data["run_id"]), actions)
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{path}: damaged pdrun plan ({type(exc).__name__}: {exc})") from None
+        for n, action in enumerate(plan.actions, 1):
+            if action["method"] not in WRITE_METHODS or not API_PATH.fullmatch(action["path"]):
+                raise UsageError(f"{path}: action #{n} is not a PagerDuty API write: {action['method']} {action['path']}")
+        return plan
 
     def check_account(self, account: str, path: Path) -> None:
         """Refuse to apply a plan made for another account or base URL."""

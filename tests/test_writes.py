@@ -219,3 +219,14 @@ def test_team_chooses_a_write_recipes_incidents(invoke, pd_account):
     assert result.exit_code == 0, result.stderr
     [action] = json.loads(result.stdout)["actions"]
     assert {i["id"] for i in action["body"]["incidents"]} == mine and mine
+
+
+def test_apply_refuses_a_plan_that_leaves_the_api(invoke, workdir, pd_sandbox):
+    plan = workdir / "plan.json"
+    invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--plan", str(plan))
+    tampered = json.loads(plan.read_text())
+    tampered["actions"][0]["path"] = "https://elsewhere.example.com/steal"
+    plan.write_text(json.dumps(tampered))
+    result = invoke("apply", str(plan), "--sandbox", "--yes")
+    assert result.exit_code == 2 and "is not a PagerDuty API write" in result.stderr
+    assert writes(pd_sandbox) == []
