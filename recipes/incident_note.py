@@ -36,7 +36,7 @@ def incident_note(ctx: Context) -> None:
             notes = ctx.session.iter(path)  # fresh, never a cached read: this decides whether to write
             return any(n["content"] == message or n["content"].startswith(f"{message}\n\n") for n in notes)
 
-        ctx.write("POST", path, {"note": {"content": content}}, check=has_note)
+        ctx.write("POST", path, {"note": {"content": content}}, check=has_note, once=True)
 
 
 @hookimpl

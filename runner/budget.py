@@ -45,22 +45,21 @@ class RateBudget:
         self._paused_until = 0.0
 
     def acquire(self) -> float:
-        """Wait for this caller's slot; return how long it waited."""
+        """Wait for this caller's slot, and past any pause that began meanwhile; return how long it waited."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._paused_until)
+            start = self._clock()
+            slot = max(start, self._paused_until)
             if len(self._slots) == self.per_minute:
                 slot = max(slot, self._slots[0] + self.WINDOW_S)
             self._slots.append(slot)
-        wait = slot - now
-        if wait > 0:
+        while (wait := max(slot, self._paused_until) - self._clock()) > 0:
             self._sleep(wait)
-        return wait
+        return self._clock() - start
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller for `seconds` (PagerDuty's window resets then)."""
+        """Hold every caller for `seconds` (PagerDuty's window resets then), at most a window's length."""
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._paused_until = max(self._paused_until, self._clock() + min(seconds, self.WINDOW_S))
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Follow PagerDuty's view of the window: once it is spent, wait for the reset."""

@@ -44,6 +44,8 @@ def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path
     """
     from runner.plan import Plan
 
+    if run["no_history"]:
+        raise UsageError("apply always records its writes, so that none is ever made twice: drop --no-history")
     plan = Plan.load(plan_path)
     env = current_env()
     config = env.config(resolve_config_path(config_path))

@@ -66,6 +66,7 @@ class Context:
         *,
         changes: int = 1,
         check: Check | None = None,
+        once: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> Action:
         """Plan a write. pdrun carries out the plan, in order, once the recipe returns.
@@ -73,11 +74,13 @@ class Context:
         `changes` is how many objects the request changes (a bulk update changes
         many); caps count it. `check`, when given, tells whether the write has
         already taken effect in PagerDuty: such a write is skipped, and a 5xx
-        is retried only when the check shows the write did not happen.
+        is retried only when the check shows the write did not happen. Where
+        PagerDuty shows nothing to check, `once=True` makes the history's
+        record of this exact write enough to skip it.
         `headers` replaces the session's write headers (a replayed plan keeps its own `From`).
         """
         sent = dict(headers) if headers is not None else self.session.write_headers()
-        action = Action(method=method.upper(), path=path, body=body, headers=sent, changes=changes)
+        action = Action(method=method.upper(), path=path, body=body, headers=sent, changes=changes, once=once)
         self.actions.append(action)
         self.checks.append(check)
         return action

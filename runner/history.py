@@ -92,6 +92,7 @@ actions = sa.Table(
     sa.Column("headers", sa.JSON),
     sa.Column("body", sa.JSON),
     sa.Column("changes", sa.Integer, nullable=False, default=1),
+    sa.Column("once", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("error", sa.Text),
     sa.UniqueConstraint("run_id", "seq"),

@@ -16,8 +16,8 @@ PAGE_SIZE = 100
 CLASSIC_PAGINATION_CAP = 10_000
 # Listings with a time range that can be split to stay under the cap (canonical paths).
 TIME_WINDOWED = frozenset({"/incidents", "/log_entries", "/incidents/{id}/log_entries"})
-# `date_range=all` starts here: before PagerDuty's first incident.
-EARLIEST = datetime(2009, 1, 1, tzinfo=UTC)
+DEFAULT_WINDOW = timedelta(days=30)  # what PagerDuty lists without since/until
+LONGEST_WINDOW = timedelta(days=180)  # the longest since/until range PagerDuty accepts
 SMALLEST_WINDOW = timedelta(seconds=1)
 
 class Pages:
@@ -40,16 +40,27 @@ class Pages:
         return self._rest(path, wrapper, params, first)
 
     def windowed(self, path: str, wrapper: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every object of a listing with a time range, split into windows each under the cap."""
+        """Every object of a listing with a time range, read in windows each under the cap.
+
+        Windows span at most the six months PagerDuty accepts, and are halved
+        until each holds at most 10,000 objects. `date_range=all` is read as
+        one listing when it fits, and otherwise from its oldest object on.
+        """
         params = dict(params)
-        if params.pop("date_range", None) == "all":
-            since, until = EARLIEST, datetime.now(UTC) + timedelta(days=1)
-        elif "since" in params or "until" in params:
-            until = parse_iso(params.pop("until")) if "until" in params else datetime.now(UTC)
-            since = parse_iso(params.pop("since")) if "since" in params else until - timedelta(days=30)
-        else:
-            return self.classic(path, wrapper, params)  # PagerDuty's default window
-        return self._window(path, wrapper, params, since, until)
+        until = parse_iso(params.pop("until")) if "until" in params else datetime.now(UTC)
+        since = parse_iso(params.pop("since")) if "since" in params else until - DEFAULT_WINDOW
+        if params.get("date_range") == "all":
+            first = self._first(path, params)
+            if (first.get("total") or 0) <= CLASSIC_PAGINATION_CAP:
+                yield from self._rest(path, wrapper, params, first)
+                return
+            oldest = self._fetch(path, {**params, "sort_by": "created_at:asc", "limit": 1}).get(wrapper) or [{}]
+            del params["date_range"]
+            since, until = parse_iso(oldest[0].get("created_at", iso(since))), until + SMALLEST_WINDOW
+        while since < until:
+            end = min(until, since + LONGEST_WINDOW)
+            yield from self._window(path, wrapper, params, since, end)
+            since = end
 
     def cursor(self, path: str, wrapper: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every object of a cursor listing, one page after the other (each page names the next)."""
@@ -107,10 +118,14 @@ class Pages:
     def in_order(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
         """Fetch (path, params) reads concurrently, a bounded number ahead; hand the bodies back in order."""
         pending: deque[Future[Any]] = deque()
-        for path, query in reads:
-            context = contextvars.copy_context()  # observers (call counts, progress) follow the request
-            pending.append(self._pool.submit(context.run, self._fetch, path, query))
-            if len(pending) >= 2 * self._concurrency:
+        try:
+            for path, query in reads:
+                context = contextvars.copy_context()  # observers (call counts, progress) follow the request
+                pending.append(self._pool.submit(context.run, self._fetch, path, query))
+                if len(pending) >= 2 * self._concurrency:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        finally:  # a reader that stops early, or a page that failed: fetch nothing more
+            for future in pending:
+                future.cancel()

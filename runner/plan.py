@@ -42,7 +42,7 @@ class Plan:
             "account": self.account,
             "run_id": self.run_id,
             "actions": [
-                {k: a[k] for k in ("method", "path", "headers", "body", "changes")} for a in self.actions
+                {k: a[k] for k in ("method", "path", "headers", "body", "changes", "once")} for a in self.actions
             ],
         }
 
@@ -64,7 +64,7 @@ class Plan:
         try:
             actions = [
                 {"method": str(a["method"]), "path": str(a["path"]), "headers": dict(a["headers"]),
-                 "body": a["body"], "changes": int(a["changes"])}
+                 "body": a["body"], "changes": int(a["changes"]), "once": bool(a["once"])}
                 for a in data["actions"]
             ]
             plan = cls(str(data["recipe"]), dict(data["params"]), str(data["account"]), str(data["run_id"]), actions)
@@ -73,6 +73,8 @@ class Plan:
         for n, action in enumerate(plan.actions, 1):
             if action["method"] not in WRITE_METHODS or not API_PATH.fullmatch(action["path"]):
                 raise UsageError(f"{path}: action #{n} is not a PagerDuty API write: {action['method']} {action['path']}")
+            if action["changes"] < 1 or not action["headers"].get("From"):
+                raise UsageError(f"{path}: action #{n} is damaged (it needs a From header and changes >= 1)")
         return plan
 
     def check_account(self, account: str, path: Path) -> None:
@@ -90,7 +92,7 @@ class Plan:
             for action in self.actions:
                 ctx.write(
                     action["method"], action["path"], action["body"], changes=action["changes"],
-                    headers=action["headers"],
+                    once=action["once"], headers=action["headers"],
                 )
             return iter(())
 

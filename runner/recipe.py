@@ -267,7 +267,8 @@ class Action:
     """One write request a recipe planned, and what became of it.
 
     `changes` is how many PagerDuty objects the request changes (a bulk
-    update changes many); caps count changes, not requests.
+    update changes many); caps count changes, not requests. A `once` write
+    is never made twice: the history's record of it is enough to skip it.
     """
 
     method: str
@@ -277,6 +278,11 @@ class Action:
     status: str = "planned"
     error: str | None = None
     changes: int = 1
+    once: bool = False
+
+    def __post_init__(self) -> None:
+        if self.changes < 1:
+            raise ValueError(f"a write changes at least one object, not {self.changes}")
 
     def key(self, account: str) -> str:
         """Identify this exact write on one account, so it is never done twice."""
@@ -292,6 +298,7 @@ class Action:
             "status": self.status,
             "error": self.error,
             "changes": self.changes,
+            "once": self.once,
         }
 
 

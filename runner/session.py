@@ -220,9 +220,9 @@ class Session:
 
     def write(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Any:
         """Send a write with the configured `From` (or the one in `headers`); return the decoded response."""
-        sent = {"From": headers["From"]} if headers and "From" in headers else {}
-        if not sent and self.from_email:
-            sent = {"From": self.from_email}
+        given = {name.lower(): value for name, value in (headers or {}).items()}
+        sender = given.get("from") or self.from_email
+        sent = {"From": sender} if sender else {}
         response = self._request(method, path, json=body, headers=sent)
         return response.json() if response.content else None
 
@@ -250,8 +250,9 @@ class Session:
             raise TokenRejected(self.unusable, status=exc.response.status_code) from None
         except pagerduty.Error as exc:
             raise ApiError(f"{method} {path}: {pdlog.redact(str(exc))}") from None
-        except ApiError as exc:  # PagerDuty could not be reached, even after retries
-            self.unusable = str(exc)
+        except ApiError as exc:
+            if exc.status is None:  # PagerDuty could not be reached, even after retries
+                self.unusable = str(exc)
             raise
         if not response.is_success:
             raise _api_error(method, path, response)

@@ -95,7 +95,10 @@ class Writer:
         return self._policy.confirm is not None and self._policy.confirm(planned)
 
     def _settle(self, action: Action, check: Check | None) -> Action:
-        """Mark a write skipped when PagerDuty or the history shows it already done."""
+        """Mark a write skipped when PagerDuty shows it already done, or, for a `once` write, the history.
+
+        What PagerDuty shows wins: with a check, the history is not asked.
+        """
         if check is not None:
             try:
                 if check():
@@ -104,12 +107,9 @@ class Writer:
                 raise
             except ApiError as exc:  # PagerDuty would refuse the write for the same reason
                 return replace(action, status="failed", error=str(exc))
-        if self._history is not None:
+            return action
+        if action.once and self._history is not None:
             earlier = self._history.earlier_action(action.key(self._session.url))
-            # A write recorded as being sent by a run that died may never have left: when PagerDuty can
-            # be asked (a check) and does not show it, only a write recorded done counts.
-            if earlier is not None and check is not None and earlier[1] != "done":
-                earlier = None
             if earlier is not None:
                 run_id, status = earlier
                 how = "done" if status == "done" else "possibly sent (that run stopped mid-write)"
@@ -144,7 +144,12 @@ class Writer:
                 failure = replace(action, status="failed", error=str(exc))
                 if check is None or exc.status is None or exc.status < 500 or attempt == RETRIES_AFTER_CHECK:
                     return failure
-                if check():
-                    return replace(action, status="done", error=None)
+                try:
+                    if check():
+                        return replace(action, status="done", error=None)
+                except TokenRejected:
+                    raise
+                except ApiError:  # cannot tell whether the write landed: never risk a second copy
+                    return failure
                 log.warning("action.retry", path=action.path, status=exc.status, attempt=attempt + 1)
         return failure

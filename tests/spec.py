@@ -114,6 +114,14 @@ KNOWN_SPEC_BUGS = (
         ),
     ),
     KnownSpecBug(
+        "Reassigning incidents in bulk sends each assignee reference's id and type, as the spec's own "
+        "PUT /incidents example does; the schema marks them read-only.",
+        request=r"PUT /incidents",
+        field=r"incidents/\d+/assignments/\d+/assignee/(id|type)",
+        values=None,
+        side="request",
+    ),
+    KnownSpecBug(
         "Creating or updating a service requires its type and its escalation policy reference (id, type), "
         "which the spec also marks read-only, so a valid request is refused as writing read-only properties.",
         request=r"(POST|PUT) /services(/\w+)?",

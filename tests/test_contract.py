@@ -67,6 +67,15 @@ NEW_SERVICE = {
     }
 }
 ACKNOWLEDGE = {"incidents": [{"id": DEMO_INCIDENT_ID, "type": "incident_reference", "status": "acknowledged"}]}
+REASSIGN = {
+    "incidents": [
+        {
+            "id": DEMO_INCIDENT_ID,
+            "type": "incident_reference",
+            "assignments": [{"assignee": {"id": demo_account().user_by_email("sam.rivera@example.com")["id"], "type": "user_reference"}}],
+        }
+    ]
+}
 TRIGGER = {
     "routing_key": DEMO_ROUTING_KEY,
     "event_action": "trigger",
@@ -102,6 +111,7 @@ CASES = (
     Case("GET /incidents", params={"date_range": "all", "service_ids[]": "{service}", "total": "true"}),
     Case("GET /incidents", params={"include[]": ["first_trigger_log_entries", "assignees"], "sort_by": "urgency:desc"}),
     Case("PUT /incidents", json=ACKNOWLEDGE),
+    Case("PUT /incidents", json=REASSIGN),
     Case("GET /incidents/{id}", id=DEMO_INCIDENT_ID, params={"include[]": ["services", "teams"]}),
     Case("PUT /incidents/{id}", json={"incident": {"type": "incident", "status": "resolved"}}, id=DEMO_INCIDENT_ID),
     Case("GET /incidents/{id}/notes", id=DEMO_INCIDENT_ID),

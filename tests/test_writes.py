@@ -230,3 +230,30 @@ def test_apply_refuses_a_plan_that_leaves_the_api(invoke, workdir, pd_sandbox):
     result = invoke("apply", str(plan), "--sandbox", "--yes")
     assert result.exit_code == 2 and "is not a PagerDuty API write" in result.stderr
     assert writes(pd_sandbox) == []
+
+
+def test_what_pagerduty_shows_wins_over_the_history(invoke, pd_account, pd_sandbox):
+    """A reassignment done once is made again when someone has changed it since."""
+    users = list(pd_account.users)
+    args = ("incidents-reassign", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--to-user", users[3], "--format", "json")
+    assert json.loads(invoke(*args).stdout)["actions"][0]["status"] == "done"
+    incident = pd_account.incidents[DEMO_INCIDENT_ID]
+    incident["assignments"] = [{"at": incident["created_at"], "assignee": {"id": users[4], "type": "user_reference"}}]
+    again = json.loads(invoke(*args).stdout)
+    assert again["actions"][0]["status"] == "done"
+    assert [a["assignee"]["id"] for a in pd_account.incidents[DEMO_INCIDENT_ID]["assignments"]] == [users[3]]
+    assert json.loads(invoke(*args).stdout)["actions"] == []  # already as asked: nothing to do
+
+
+def test_apply_refuses_damaged_actions(invoke, workdir, pd_sandbox):
+    plan = workdir / "plan.json"
+    invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--plan", str(plan))
+    for damage in ({"changes": 0}, {"headers": {}}):
+        tampered = json.loads(plan.read_text())
+        tampered["actions"][0] |= damage
+        bad = workdir / "bad.json"
+        bad.write_text(json.dumps(tampered))
+        result = invoke("apply", str(bad), "--sandbox", "--yes")
+        assert result.exit_code == 2 and "is damaged" in result.stderr
+    assert invoke("apply", str(plan), "--sandbox", "--no-history").exit_code == 2
+    assert writes(pd_sandbox) == []
