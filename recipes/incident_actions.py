@@ -6,9 +6,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recipes.incident_selection import SELECTION_PARAMS, SELECTORS, select_incidents
-from runner import Context, Param, UsageError, hookimpl, recipe
+from runner import PAGERDUTY_ID, Context, Param, UsageError, hookimpl, recipe
 
 BULK_LIMIT = 250  # PagerDuty's cap on incidents per PUT /incidents (413 beyond)
+
+
+BULK_UPDATE = "PUT /incidents"
 
 
 def bulk_update(ctx: Context, updates: Iterable[dict[str, Any]]) -> None:
@@ -17,13 +20,13 @@ def bulk_update(ctx: Context, updates: Iterable[dict[str, Any]]) -> None:
     for update in updates:
         batch.append({"id": update["id"], "type": "incident_reference", **update})
         if len(batch) == BULK_LIMIT:
-            ctx.write("PUT", "/incidents", {"incidents": batch}, changes=len(batch))
+            ctx.write("PUT", "/incidents", {"incidents": batch})
             batch = []
     if batch:
-        ctx.write("PUT", "/incidents", {"incidents": batch}, changes=len(batch))
+        ctx.write("PUT", "/incidents", {"incidents": batch})
 
 
-@recipe(writes=True, tags=["incidents"], params=SELECTION_PARAMS, one_of=SELECTORS)
+@recipe(writes=[BULK_UPDATE], tags=["incidents"], params=SELECTION_PARAMS, one_of=SELECTORS)
 def incidents_resolve(ctx: Context) -> None:
     """Resolve incidents.
 
@@ -34,7 +37,7 @@ def incidents_resolve(ctx: Context) -> None:
     bulk_update(ctx, ({"id": i["id"], "status": "resolved"} for i in select_incidents(ctx, among=("triggered", "acknowledged"))))
 
 
-@recipe(writes=True, tags=["incidents"], params=SELECTION_PARAMS, one_of=SELECTORS)
+@recipe(writes=[BULK_UPDATE], tags=["incidents"], params=SELECTION_PARAMS, one_of=SELECTORS)
 def incidents_acknowledge(ctx: Context) -> None:
     """Acknowledge triggered incidents.
 
@@ -51,15 +54,15 @@ def _one_target(params: Mapping[str, Any]) -> None:
 
 
 @recipe(
-    writes=True,
+    writes=[BULK_UPDATE],
     tags=["incidents"],
     params=[
-        Param(name="to_user", help="Assign the incidents to this user ID."),
-        Param(name="to_escalation_policy", help="Hand the incidents to this escalation policy ID."),
+        Param(name="to_user", pattern=PAGERDUTY_ID, help="Assign the incidents to this user ID."),
+        Param(name="to_escalation_policy", pattern=PAGERDUTY_ID, help="Hand the incidents to this escalation policy ID."),
         *SELECTION_PARAMS,
     ],
     one_of=SELECTORS,
-    check=_one_target,
+    validate=_one_target,
 )
 def incidents_reassign(ctx: Context) -> None:
     """Reassign open incidents to a user or an escalation policy.

@@ -7,7 +7,7 @@ from runner import Context, Param, hookimpl, recipe
 
 
 @recipe(
-    writes=True,
+    writes=["POST /incidents/{id}/notes"],
     tags=["incidents"],
     params=[
         Param(name="message", required=True, help="The note's text."),
@@ -33,10 +33,10 @@ def incident_note(ctx: Context) -> None:
         path = f"/incidents/{incident['id']}/notes"
 
         def has_note(path: str = path) -> bool:
-            notes = ctx.session.iter(path)  # fresh, never a cached read: this decides whether to write
+            notes = ctx.pd.iter(path)  # a write recipe's reads are never cached: this decides whether to write
             return any(n["content"] == message or n["content"].startswith(f"{message}\n\n") for n in notes)
 
-        ctx.write("POST", path, {"note": {"content": content}}, check=has_note, once=True)
+        ctx.write("POST", path, {"note": {"content": content}}, already_done=has_note, once=True)
 
 
 @hookimpl

@@ -6,17 +6,18 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from runner import Context, Param, parse_iso
+from runner import PAGERDUTY_ID, Context, Param, parse_iso
 
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 SELECTORS = ("incident", "service", "team", "status", "urgency", "older_than_hours")
 SELECTION_PARAMS = (
-    Param(name="incident", multiple=True, help="An incident ID; repeat for several."),
-    Param(name="service", multiple=True, help="Incidents of this service ID; repeat for several."),
-    Param(name="team", multiple=True, help="Incidents of this team ID; repeat for several."),
+    Param(name="incident", multiple=True, pattern=PAGERDUTY_ID, help="An incident ID; repeat for several."),
+    Param(name="service", multiple=True, pattern=PAGERDUTY_ID, help="Incidents of this service ID; repeat for several."),
+    Param(name="team", multiple=True, pattern=PAGERDUTY_ID, help="Incidents of this team ID; repeat for several."),
     Param(name="status", multiple=True, choices=INCIDENT_STATUSES, help="Incidents in this status; repeatable."),
     Param(name="urgency", multiple=True, choices=("high", "low"), help="Incidents of this urgency; repeatable."),
-    Param(name="older_than_hours", type=int, help="Incidents opened more than this many hours ago."),
+    Param(name="older_than_hours", type=int, minimum=0, maximum=87_600,
+          help="Incidents opened more than this many hours ago."),
 )
 
 

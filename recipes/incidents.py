@@ -10,7 +10,7 @@ from runner import Context, Finding, Param, hookimpl, parse_iso, recipe
 
 @recipe(
     tags=["hygiene"],
-    params=[Param(name="hours", type=int, default=24, help="Stale when open for longer than this.")],
+    params=[Param(name="hours", default=24, minimum=1, maximum=87_600, help="Stale when open for longer than this.")],
 )
 def incidents_stale(ctx: Context) -> Iterator[Finding]:
     """Incidents triggered or acknowledged for longer than a threshold.

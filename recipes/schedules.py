@@ -11,7 +11,7 @@ from runner import Context, Finding, Param, hookimpl, recipe
 
 @recipe(
     tags=["hygiene"],
-    params=[Param(name="days", type=int, default=14, help="How far ahead to look for gaps.")],
+    params=[Param(name="days", default=14, minimum=1, maximum=90, help="How far ahead to look for gaps.")],
 )
 def schedules_with_gaps(ctx: Context) -> Iterator[Finding]:
     """Schedules with gaps in on-call coverage in the coming days.

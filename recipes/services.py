@@ -38,7 +38,7 @@ def services_without_integrations(ctx: Context) -> Iterator[Finding]:
 
 @recipe(
     tags=["hygiene"],
-    params=[Param(name="days", type=int, default=30, help="Inactive when the last incident is older than this.")],
+    params=[Param(name="days", default=30, minimum=1, maximum=3650, help="Inactive when the last incident is older than this.")],
 )
 def services_inactive(ctx: Context) -> Iterator[Finding]:
     """Services that have had no incident for a long time.
@@ -73,7 +73,7 @@ def services_disabled(ctx: Context) -> Iterator[Finding]:
 @recipe(
     tags=["hygiene"],
     params=[
-        Param(name="min_score", type=float, default=0.8, help="Lowest acceptable share of standards passed (0-1).")
+        Param(name="min_score", default=0.8, minimum=0, maximum=1, help="Lowest acceptable share of standards passed (0-1).")
     ],
 )
 def service_standards(ctx: Context) -> Iterator[Finding]:

@@ -15,7 +15,7 @@ def _email_parts_together(params: Mapping[str, Any]) -> None:
 
 
 @recipe(
-    writes=True,
+    writes=["POST /incidents/{id}/status_updates"],
     tags=["incidents"],
     params=[
         Param(name="message", required=True, help="The update's text, sent to subscribers."),
@@ -24,7 +24,7 @@ def _email_parts_together(params: Mapping[str, Any]) -> None:
         *SELECTION_PARAMS,
     ],
     one_of=SELECTORS,
-    check=_email_parts_together,
+    validate=_email_parts_together,
 )
 def status_update(ctx: Context) -> None:
     """Post a status update to incidents.

@@ -1,19 +1,22 @@
 """pdrun: a plugin-based automation runner for PagerDuty.
 
-The public plugin API lives here: decorate a function with ``@recipe``, read
-through ``ctx.pd``, report with ``ctx.finding()``, write with ``ctx.write()``,
-and register it from a ``@hookimpl`` of ``pdrun_recipes``.
+The public plugin API lives here: decorate a function with ``@recipe``,
+declare its parameters with ``Param``, read through ``ctx.pd``, report with
+``ctx.finding()``, plan writes with ``ctx.write()``, and register it from a
+``@hookimpl`` of ``pdrun_recipes``. docs/plugins.md documents every name.
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from runner.clock import parse_iso
 from runner.context import Context
 from runner.errors import RecipeError, UsageError
-from runner.recipe import Finding, Param, recipe
+from runner.params import PAGERDUTY_ID, Param
+from runner.recipe import recipe
+from runner.results import Finding
+from runner.timestamps import parse_iso
 
 hookimpl = pluggy.HookimplMarker("pdrun")
 
-__all__ = ["Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "parse_iso", "recipe"]
+__all__ = ["PAGERDUTY_ID", "Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "parse_iso", "recipe"]

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.clock import now_iso
-from runner.log import get_logger
-from runner.reads import SharedReads
-from runner.recipe import SEVERITIES, Recipe, RunResult, exit_code_for, summarize
-from runner.run import new_run_id, run_recipe
+from runner.read_cache import ReadCache
+from runner.results import SEVERITIES, RunResult, summarize
+from runner.run import new_run_id
+from runner.timestamps import now_iso
+from runner.policy import READ_ONLY
 
 if TYPE_CHECKING:
-    import httpx2
+    from runner.launch import Launch
+    from runner.progress import Progress
+    from runner.recipe import Recipe
 
-    from runner.history import History
-    from runner.session import Session
-
-log = get_logger(__name__)
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,6 @@ class AuditResult:
             "api_calls": sum(s.api_calls for s in self.sections),
         }
 
-    def exit_code(self, fail_on: str = "any") -> int:
-        return exit_code_for(self.sections, fail_on)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "audit_id": self.audit_id,
@@ -67,25 +62,23 @@ class AuditResult:
 def run_audit(
     recipes: Sequence[Recipe],
     *,
-    session: Session,
+    launch: Launch,
     params: Mapping[str, Mapping[str, Any]],
-    history: History | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
-    """Run each recipe through run_recipe, all reading through one shared cache."""
+    """Run each recipe in `launch`, read-only, all reading through one shared cache."""
+    session = launch.session
     audit_id, started_at = new_run_id(), now_iso()
-    reads = SharedReads(session)
+    reads = ReadCache(session)
     sections = []
     not_run: tuple[str, ...] = ()
     with structlog.contextvars.bound_contextvars(audit_id=audit_id):
         for n, recipe in enumerate(recipes, 1):
             if progress:
                 progress.recipe(n, len(recipes), recipe.name)
-            result = run_recipe(
-                recipe, session=session, params=params.get(recipe.name, {}), trigger="audit",
-                history=history, reads=reads,
+            sections.append(
+                launch.run(recipe, params.get(recipe.name, {}), policy=READ_ONLY, trigger="audit", reads=reads)
             )
-            sections.append(result)
             if session.unusable:  # every later audit would fail the same way, slowly
                 not_run = tuple(r.name for r in recipes[n:])
                 log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
@@ -103,41 +96,3 @@ def scoped(result: RunResult, team: str) -> RunResult:
     resolved = tuple(f for f in result.resolved if team in f.object.teams)
     summary = summarize(findings, resolved) if result.summary is not None else None
     return replace(result, findings=findings, resolved=resolved, summary=summary)
-
-
-class Progress:
-    """Progress of a long audit on a terminal's stderr: the recipe running and requests so far."""
-
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self._stream = stream
-        self._label = ""
-        self._requests = 0
-
-    def recipe(self, n: int, total: int, name: str) -> None:
-        self._label = f"[{n}/{total}] {name}"
-        self._show()
-
-    def request(self, _request: httpx2.Request) -> None:
-        self._requests += 1
-        self._show()
-
-    def done(self) -> None:
-        self._stream.write("\r\033[K")
-        self._stream.flush()
-
-    def write(self, text: str) -> int:
-        """Print a log line above the progress line (so logging can use this object as its stream)."""
-        self._stream.write(f"\r\033[K{text}")
-        if text.endswith("\n") and self._label:
-            self._show()
-        return len(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def _show(self) -> None:
-        self._stream.write(f"\r\033[Kauditing {self._label} - {self._requests} requests")
-        self._stream.flush()

@@ -7,11 +7,9 @@ from typing import Any
 
 from runner import hookimpl
 from runner import log as pdlog
-from runner.budget import backoff
-from runner.recipe import SEVERITIES, Param, RunResult
+from runner.params import Param
+from runner.results import SEVERITIES, RunResult
 from runner.sinks import Sink, SinkContext, SinkError
-
-log = pdlog.get_logger(__name__)
 
 WEBHOOK_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -27,6 +25,9 @@ def headline(result: RunResult) -> str:
 
 def deliver_log(result: RunResult, options: Mapping[str, Any], context: SinkContext) -> None:
     """Log one structured line per finding, and one per finding resolved since the last run."""
+    import structlog
+
+    log = structlog.get_logger()
     for finding in (*result.findings, *result.resolved):
         log.info(
             "finding",
@@ -76,6 +77,8 @@ def deliver_events(result: RunResult, options: Mapping[str, Any], context: SinkC
 def deliver_webhook(result: RunResult, options: Mapping[str, Any], context: SinkContext) -> None:
     """POST the result as JSON (with a `text` line, as chat webhooks expect); retry what is safe to."""
     import httpx2
+
+    from runner.transport import backoff
 
     url = options["url"]
     pdlog.add_secret(url)  # chat webhook URLs embed their credential

@@ -23,8 +23,8 @@ def _choice(*values: str) -> dict[str, tuple[str, ...]]:
     return {"choices": values}
 
 
-def _least(minimum: float) -> dict[str, float]:
-    return {"min": minimum}
+def _within(minimum: float, maximum: float) -> dict[str, float]:
+    return {"min": minimum, "max": maximum}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,10 +36,10 @@ class PagerDutyConfig:
     region: str = field(default="us", metadata=_choice(*REGION_URLS))
     from_email: str | None = None
     base_url: str | None = None
-    timeout: float = field(default=30.0, metadata=_least(0.1))
-    max_retries: int = field(default=4, metadata=_least(0))
-    rate_limit: int = field(default=900, metadata=_least(0))
-    concurrency: int = field(default=8, metadata=_least(1))
+    timeout: float = field(default=30.0, metadata=_within(0.1, 600))
+    max_retries: int = field(default=4, metadata=_within(0, 20))
+    rate_limit: int = field(default=900, metadata=_within(0, 100_000))
+    concurrency: int = field(default=8, metadata=_within(1, 64))
 
     @property
     def url(self) -> str:
@@ -64,9 +64,9 @@ class RunnerConfig:
     """The `[runner]` table: the run history and the scheduler daemon."""
 
     state: str | None = None
-    keep_runs_days: int = field(default=90, metadata=_least(1))
-    misfire_grace_s: int = field(default=300, metadata=_least(1))
-    shutdown_grace_s: int = field(default=30, metadata=_least(0))
+    keep_runs_days: int = field(default=90, metadata=_within(1, 36_500))
+    misfire_grace_s: int = field(default=300, metadata=_within(1, 86_400))
+    shutdown_grace_s: int = field(default=30, metadata=_within(0, 3_600))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +81,7 @@ class ScheduleConfig:
     params: dict = field(default_factory=dict)
     enabled: bool = True
     allow_writes: bool = False
-    max_writes: int | None = field(default=None, metadata=_least(0))
+    max_writes: int | None = field(default=None, metadata=_within(0, 1_000_000))
     sinks: list = field(default_factory=list)
 
     @property
@@ -210,9 +210,9 @@ def _section(cls: type, table: Any, where: str) -> Any:
         choices = fields[key].metadata.get("choices")
         if choices and value not in choices:
             raise ConfigError(f"{where} {key}: expected one of {', '.join(choices)}, got {value!r}")
-        minimum = fields[key].metadata.get("min")
-        if minimum is not None and value is not None and value < minimum:
-            raise ConfigError(f"{where} {key}: expected at least {minimum:g}, got {value!r}")
+        low, high = fields[key].metadata.get("min"), fields[key].metadata.get("max")
+        if low is not None and value is not None and not low <= value <= high:
+            raise ConfigError(f"{where} {key}: expected a number from {low:g} to {high:g}, got {value!r}")
     return cls(**table)
 
 

@@ -1,27 +1,61 @@
-"""The Context a recipe receives: the session, its parameters, and the only way to write."""
+"""What a recipe receives: `ctx.pd` to read PagerDuty, `ctx.finding()` to report, `ctx.write()` to plan a change."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from runner.log import get_logger
-from runner.recipe import Action, Finding, ObjectRef, Recipe
-from runner.writes import Check
+from runner.errors import WriteRefused
+from runner.results import Action, Finding, ObjectRef
 
 if TYPE_CHECKING:
-    from runner.reads import SharedReads
-    from runner.session import Session
+    from runner.recipe import Recipe
 
-log = get_logger(__name__)
+# Tells whether a planned write has already taken effect in PagerDuty (e.g. the note is there).
+AlreadyDone = Callable[[], bool]
+
+
+class Source(Protocol):
+    """Where a Reader's reads go: the session, or an audit's read cache."""
+
+    def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]: ...
+    def get(self, path: str, **params: Any) -> Any: ...
+    def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]: ...
+    def query(self, path: str, body: Any) -> Any: ...
+
+
+class Reader:
+    """`ctx.pd`: PagerDuty, read-only. Writes are planned with `ctx.write()`, never sent from a recipe."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Yield every object of a collection, in order; list values become `name[]` filters."""
+        return self._source.iter(path, **params)
+
+    def get(self, path: str, **params: Any) -> Any:
+        """Read one object, unwrapped (`get("services/PXXXXXX")` returns the service)."""
+        return self._source.get(path, **params)
+
+    def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+        """Read many objects concurrently: `get_each((f"schedules/{id}", {...}) for id in ids)`, in order."""
+        return self._source.get_each(reads)
+
+    def query(self, path: str, body: Any) -> Any:
+        """Ask one of PagerDuty's read-only POST endpoints (`analytics/...`) and return its answer."""
+        return self._source.query(path, body)
 
 
 class Context:
-    """What a recipe gets: `ctx.pd` to read, `ctx.finding()` to report, `ctx.write()` to change.
+    """What a recipe gets: `ctx.pd` to read, `ctx.finding()` to report, `ctx.write()` to plan a change.
 
-    `ctx.now` is the run's start (UTC), so every age a recipe computes is measured from one instant.
+    `ctx.now` is the run's start (UTC), so every age a recipe computes is
+    measured from one instant; `ctx.params` holds the resolved parameters.
     """
 
     def __init__(
@@ -29,22 +63,22 @@ class Context:
         *,
         recipe: Recipe,
         params: Mapping[str, Any],
-        session: Session,
-        dry_run: bool,
-        reads: SharedReads | None = None,
-        now: datetime | None = None,
-        run_id: str = "",
+        source: Source,
+        now: datetime,
+        run_id: str,
+        write_headers: Mapping[str, str],
     ) -> None:
+        import structlog
+
         self.recipe = recipe
         self.run_id = run_id
         self.params = MappingProxyType(dict(params))
-        self.pd: Session | SharedReads = reads or session
-        self.dry_run = dry_run
-        self.now = now or datetime.now(UTC)
-        self.log = log
-        self.actions: list[Action] = []
-        self.checks: list[Check | None] = []
-        self.session = session
+        self.pd = Reader(source)
+        self.now = now
+        self.log = structlog.get_logger(f"recipes.{recipe.name}")
+        self._headers = MappingProxyType(dict(write_headers))
+        self._planned: list[tuple[Action, AlreadyDone | None]] = []
+        self._refused: list[str] = []
 
     def finding(
         self, obj: Mapping[str, Any], message: str, *, rule: str | None = None, severity: str = "warning"
@@ -59,28 +93,33 @@ class Context:
         )
 
     def write(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        changes: int = 1,
-        check: Check | None = None,
-        once: bool = False,
-        headers: Mapping[str, str] | None = None,
-    ) -> Action:
-        """Plan a write. pdrun carries out the plan, in order, once the recipe returns.
+        self, method: str, path: str, body: Any = None, *, already_done: AlreadyDone | None = None, once: bool = False
+    ) -> None:
+        """Plan a write; pdrun carries out the plan, in order, once the recipe returns.
 
-        `changes` is how many objects the request changes (a bulk update changes
-        many); caps count it. `check`, when given, tells whether the write has
-        already taken effect in PagerDuty: such a write is skipped, and a 5xx
-        is retried only when the check shows the write did not happen. Where
-        PagerDuty shows nothing to check, `once=True` makes the history's
-        record of this exact write enough to skip it.
-        `headers` replaces the session's write headers (a replayed plan keeps its own `From`).
+        The write must match one the recipe declared (`@recipe(writes=[...])`),
+        or the run fails with nothing written. `already_done`, when given, tells
+        whether the write has already taken effect in PagerDuty: such a write is
+        skipped, and is re-checked before it is ever sent again. Where PagerDuty
+        shows nothing to check, `once=True` makes the history's record of this
+        exact write what keeps it from being made twice.
         """
-        sent = dict(headers) if headers is not None else self.session.write_headers()
-        action = Action(method=method.upper(), path=path, body=body, headers=sent, changes=changes, once=once)
-        self.actions.append(action)
-        self.checks.append(check)
-        return action
+        method = method.upper()
+        if not self.recipe.may_write(method, path):
+            declared = ", ".join(str(rule) for rule in self.recipe.writes) or "none"
+            self._refused.append(f"{method} {path} (declared writes: {declared})")
+            raise WriteRefused(
+                f"recipe {self.recipe.name!r} planned {method} {path}, which it does not declare"
+                f" (declared writes: {declared}); nothing was written"
+            )
+        self._planned.append((Action.plan(method, path, body, headers=self._headers, once=once), already_done))
+
+    @property
+    def planned(self) -> list[tuple[Action, AlreadyDone | None]]:
+        """The writes planned so far, each with its `already_done` check."""
+        return list(self._planned)
+
+    @property
+    def refused(self) -> list[str]:
+        """Writes the recipe tried to plan outside its declaration (the run fails if any)."""
+        return list(self._refused)

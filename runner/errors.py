@@ -41,6 +41,14 @@ class ApiError(PdrunError):
         self.code = code
 
 
+class OutcomeUnknown(ApiError):
+    """A write's request may have reached PagerDuty, but no answer came back: it may or may not be made."""
+
+
+class WriteRefused(PdrunError):
+    """A write was attempted outside pdrun's writer, or planned outside the recipe's declaration: none was sent."""
+
+
 class HistoryError(PdrunError):
     """The run history cannot be opened or written."""
 
@@ -49,7 +57,7 @@ class TokenRejected(ApiError):
     """PagerDuty refused the API token (401)."""
 
 
-def suggest(name: str, known: Iterable[str]) -> str:
+def suggest(name: str, known: Iterable[str], *, most: int = 3) -> str:
     """Return a ' (did you mean …?)' hint for a misspelled name, or ''."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, list(known), n=most, cutoff=0.5)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from runner.recipe import Recipe
     from runner.sinks import Sink
 
@@ -38,4 +40,16 @@ def pdrun_sinks(register: Callable[[Sink], None]) -> None:
     ``deliver(result, options, context)``, called after every run that names
     the sink. ``deliver`` may raise; the failure is logged and recorded, and
     never fails the run.
+    """
+
+
+@hookspec
+def pdrun_commands(register: Callable[[click.Command], None]) -> None:
+    """Register CLI commands by calling ``register(command)`` once for each ``click.Command``.
+
+    They appear in ``pdrun --help`` beside pdrun's own commands, which are
+    registered through this same hook. A name another plugin's command or
+    recipe already has marks the plugin broken. Import anything heavy inside
+    the command's callback, not at module level: every ``pdrun`` invocation
+    loads the plugins.
     """

@@ -1,10 +1,18 @@
-"""Find plugins, load each in isolation, and collect the recipes they register."""
+"""Find plugins, load each in isolation, and collect the recipes, sinks and commands they register.
+
+A third-party plugin that breaks the contract (it fails to import, misnames
+a hook, registers a name another plugin has, or hands register() something
+else) is marked broken with one line saying why, and everything it
+registered is left out; every other plugin keeps working. Built-in plugins
+are held to the same contract, and a break there is a bug that raises.
+"""
 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
-from collections.abc import Callable, Iterable
+import inspect
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +23,14 @@ from runner.errors import UsageError, suggest
 from runner.recipe import Recipe
 from runner.sinks import Sink
 
-# hook -> (Registry attribute, the type its register() takes)
-HOOKS = (("pdrun_recipes", "recipes", Recipe), ("pdrun_sinks", "sinks", Sink))
-
 if TYPE_CHECKING:
+    import importlib.metadata
+
+    import click
+
     from runner.config import Config
 
-ENTRY_POINT_GROUP = "pdrun"
+DISABLE_ENV = "PDRUN_DISABLE_PLUGINS"
 DEFAULT_PLUGINS = (
     "recipes.services",
     "recipes.escalation_policies",
@@ -32,11 +41,19 @@ DEFAULT_PLUGINS = (
     "recipes.status_update",
     "recipes.incident_actions",
     "runner.builtin_sinks",
+    "runner.cli.catalog",
+    "runner.cli.audit",
+    "runner.cli.apply",
+    "runner.cli.serve",
+    "runner.cli.schedules",
+    "runner.cli.history",
+    "runner.cli.sandbox",
 )
+HOOKS = {name for name in dir(hookspecs) if name.startswith("pdrun_")}
 
 
 class PluginError(UsageError):
-    """A plugin breaks the contract in a way that must not pass silently."""
+    """A plugin breaks the contract; for a third-party plugin this marks it broken."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +64,7 @@ class PluginInfo:
     source: str
     recipes: tuple[str, ...] = ()
     sinks: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
     error: str | None = None
 
     @property
@@ -56,10 +74,11 @@ class PluginInfo:
 
 @dataclass
 class Registry:
-    """Every recipe by name, and the plugins they came from."""
+    """Every recipe, sink and command by name, and the plugins they came from."""
 
     recipes: dict[str, Recipe] = field(default_factory=dict)
     sinks: dict[str, Sink] = field(default_factory=dict)
+    commands: dict[str, click.Command] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
 
     @property
@@ -77,10 +96,10 @@ class Registry:
             if name not in self.recipes:
                 raise UsageError(f"{where}: unknown recipe{suggest(name, self.recipes)}")
             cap = table.get("max_writes", 0)
-            if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-                raise UsageError(f"{where} max_writes: expected a whole number >= 0, got {cap!r}")
+            if not isinstance(cap, int) or isinstance(cap, bool) or not 0 <= cap <= 1_000_000:
+                raise UsageError(f"{where} max_writes: expected a whole number from 0 to 1000000, got {cap!r}")
             params = {k: v for k, v in table.items() if k != "max_writes"}
-            checked[name] = self.recipes[name].check_defaults(params, source=where)
+            checked[name] = self.recipes[name].configured(params, source=where)
         return checked
 
     def get(self, name: str) -> Recipe:
@@ -91,88 +110,126 @@ class Registry:
             raise UsageError(f"unknown recipe {name!r}{suggest(name, self.recipes)}") from None
 
 
-def load_registry(entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> Registry:
-    """Load the built-in plugins and every `pdrun` entry point, isolating broken ones."""
+def load_registry(
+    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+    *,
+    reserved_params: frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+    disabled: Iterable[str] = (),
+    plugins: Iterable[tuple[str, object]] = (),
+) -> Registry:
+    """Load the built-in plugins, `plugins` (name, module) and every `pdrun` entry point, leaving out
+    broken and disabled ones.
+
+    `entry_points` stands in for the installed ones (`[]`: none);
+    `reserved_params` are option names no recipe parameter may take;
+    `disabled` (and $PDRUN_DISABLE_PLUGINS, comma-separated) names
+    third-party plugins to leave out.
+    """
+    environ = os.environ if environ is None else environ
+    off = {*disabled, *(n.strip() for n in environ.get(DISABLE_ENV, "").split(",") if n.strip())}
     pm = pluggy.PluginManager("pdrun")
     pm.add_hookspecs(hookspecs)
     registry = Registry()
-    sources: dict[str, str] = {}
     for module_name in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
-        sources[module_name] = "built-in"
+        _admit(pm, registry, module_name, "built-in", importlib.import_module(module_name), reserved_params)
+    for name, plugin in plugins:
+        _admit(pm, registry, name, "given", plugin, reserved_params)
     if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        from runner.entry_points import pdrun_entry_points
+
+        entry_points = pdrun_entry_points()
     for ep in entry_points:
         source = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+        if ep.name in off:
+            registry.plugins.append(PluginInfo(name=ep.name, source=source, error=f"disabled ({DISABLE_ENV} or --disable-plugin)"))
+            continue
         try:
             plugin = ep.load()
         except Exception as exc:  # any import-time failure of third-party code
             registry.plugins.append(PluginInfo(name=ep.name, source=source, error=_describe(exc)))
             continue
         if pm.is_registered(plugin) or pm.has_plugin(ep.name):
-            registry.plugins.append(
-                PluginInfo(name=ep.name, source=source, error="registered twice (duplicate entry point)")
-            )
+            registry.plugins.append(PluginInfo(name=ep.name, source=source, error="registered twice (duplicate entry point)"))
             continue
-        pm.register(plugin, name=ep.name)
-        sources[ep.name] = source
-        _check_hooks(pm, ep.name, plugin)
-    for name in sources:
-        registry.plugins.append(_collect(pm, name, sources[name], registry))
+        _admit(pm, registry, ep.name, source, plugin, reserved_params)
     registry.plugins.sort(key=lambda p: (p.source != "built-in", p.name))
     return registry
 
 
-def _check_hooks(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
-    """Fail loudly on a hook implementation that matches no specification (a misspelled hook)."""
+def _admit(pm: pluggy.PluginManager, registry: Registry, name: str, source: str, plugin: object,
+           reserved: frozenset[str]) -> None:
+    """Register one plugin and collect what it provides, or mark it broken and leave all of it out."""
+    provided: dict[str, list[str]] = {"recipes": [], "sinks": [], "commands": []}
     try:
-        pm.check_pending()
-    except pluggy.PluginValidationError:
-        hooks = [
-            caller.name
-            for caller in pm.get_hookcallers(plugin) or ()
-            if caller.spec is None
-        ]
-        known = [n for n in dir(hookspecs) if n.startswith("pdrun_")]
-        hints = "; ".join(f"{h!r}{suggest(h, known)}" for h in hooks)
-        raise PluginError(f"plugin {name!r} implements hooks pdrun does not have: {hints}") from None
-
-
-def _collect(pm: pluggy.PluginManager, plugin_name: str, source: str, registry: Registry) -> PluginInfo:
-    """Call one plugin's registration hooks; a third-party plugin that raises is skipped whole."""
-    provided: dict[str, list[str]] = {attr: [] for _, attr, _ in HOOKS}
-    try:
-        for hook, attr, kind in HOOKS:
-            register = _registrar(getattr(registry, attr), kind, plugin_name, provided[attr])
+        _check_hooks(plugin)
+        pm.register(plugin, name=name)
+        for hook, attr in (("pdrun_recipes", "recipes"), ("pdrun_sinks", "sinks"), ("pdrun_commands", "commands")):
+            register = _registrar(registry, attr, name, provided[attr], reserved)
             for impl in getattr(pm.hook, hook).get_hookimpls():
-                if impl.plugin_name == plugin_name:
+                if impl.plugin_name == name:
                     impl.function(**{"register": register} if "register" in impl.argnames else {})
-    except PluginError:
-        raise
     except Exception as exc:
         if source == "built-in":
             raise
         for attr, names in provided.items():
-            for name in names:
-                del getattr(registry, attr)[name]
-        return PluginInfo(name=plugin_name, source=source, error=_describe(exc))
-    return PluginInfo(name=plugin_name, source=source, **{attr: tuple(names) for attr, names in provided.items()})
+            for item in names:
+                del getattr(registry, attr)[item]
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        error = str(exc) if isinstance(exc, PluginError) else _describe(exc)
+        registry.plugins.append(PluginInfo(name=name, source=source, error=error))
+        return
+    registry.plugins.append(PluginInfo(name=name, source=source, **{k: tuple(v) for k, v in provided.items()}))
 
 
-def _registrar(
-    table: dict[str, Any], kind: type, plugin_name: str, names: list[str]
-) -> Callable[[Any], None]:
-    label = kind.__name__.lower()
+def _check_hooks(plugin: object) -> None:
+    """Refuse hooks pdrun does not have, `pdrun_*` functions left undecorated, and a plugin with no hook."""
+    functions = {n: f for n, f in vars(plugin).items() if callable(f)} if inspect.ismodule(plugin) else {}
+    hooks = [n for n in dir(plugin) if hasattr(getattr(plugin, n, None), "pdrun_impl")]
+    unknown = [h for h in hooks if h not in HOOKS]
+    if unknown:
+        hints = "; ".join(f"{h!r}{suggest(h, sorted(HOOKS), most=1)}" for h in unknown)
+        raise PluginError(f"implements hooks pdrun does not have: {hints}")
+    bare = [n for n, f in functions.items() if n in HOOKS and not hasattr(f, "pdrun_impl")]
+    if bare:
+        raise PluginError(f"defines {', '.join(bare)} without @hookimpl, so pdrun never calls it")
+    if not hooks:
+        raise PluginError(f"implements no pdrun hook (expected one of {', '.join(sorted(HOOKS))}, with @hookimpl)")
+
+
+KINDS: dict[str, Callable[[], type]] = {
+    "recipes": lambda: Recipe,
+    "sinks": lambda: Sink,
+    "commands": lambda: importlib.import_module("click").Command,
+}
+
+
+def _registrar(registry: Registry, attr: str, plugin_name: str, names: list[str],
+               reserved: frozenset[str]) -> Callable[[Any], None]:
+    table: dict[str, Any] = getattr(registry, attr)
+    kind = KINDS[attr]()
+    label = attr.removesuffix("s")
 
     def register(item: Any) -> None:
         if not isinstance(item, kind):
-            raise TypeError(f"register() takes a {label}, not {type(item).__name__}")
-        existing = table.get(item.name)
-        if existing is not None:
-            raise PluginError(
-                f"{label} {item.name!r} is registered by two plugins: {existing.plugin!r} and {plugin_name!r}"
-            )
-        table[item.name] = replace(item, plugin=plugin_name)
+            what = getattr(item, "__name__", type(item).__name__)
+            hint = f" (decorate {what} with @runner.recipe)" if attr == "recipes" and callable(item) else ""
+            raise PluginError(f"register() in pdrun_{attr} takes a {kind.__name__}, not {what!r}{hint}")
+        taken = table.get(item.name) or (registry.recipes.get(item.name) if attr == "commands" else None) or (
+            registry.commands.get(item.name) if attr == "recipes" else None)
+        if taken is not None:
+            owner = getattr(taken, "plugin", None) or next(
+                (p.name for p in registry.plugins if item.name in p.commands), "a built-in command")
+            raise PluginError(f"{label} {item.name!r} is already registered by {owner!r}")
+        if attr == "recipes":
+            clashes = sorted(reserved.intersection(p.name for p in item.params))
+            if clashes:
+                raise PluginError(f"recipe {item.name!r}: parameter names reserved by pdrun's run options: {clashes}")
+            item = replace(item, plugin=plugin_name)
+        elif attr == "sinks":
+            item = replace(item, plugin=plugin_name)
+        table[item.name] = item
         names.append(item.name)
 
     return register
@@ -180,4 +237,3 @@ def _registrar(
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.recipe import SEVERITIES, Finding, RunResult
+from runner.results import SEVERITIES, Finding, RunResult
 
 if TYPE_CHECKING:
     from runner.audit import AuditResult

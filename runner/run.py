@@ -1,28 +1,32 @@
-"""run_recipe: the one path every run takes, from the CLI or a schedule."""
+"""run_recipe: the one path every run takes, from the CLI, an audit, a schedule or a test."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from runner import log as pdlog
-from runner.clock import now_iso
-from runner.context import Context
+from runner.context import Context, Source
 from runner.errors import HistoryError, PdrunError
-from runner.recipe import Finding, Recipe, RunResult
-from runner.writes import DEFAULT_POLICY, WritePolicy, Writer
+from runner.results import Finding, RunResult, run_key
+from runner.timestamps import now_iso
+from runner.transport import tracking
+from runner.policy import WritePolicy
+from runner.writer import Writer
 
 if TYPE_CHECKING:
     from runner.history import History
-    from runner.reads import SharedReads
+    from runner.recipe import Recipe
     from runner.session import Session
     from runner.sinks import BoundSink, SinkContext
 
-log = pdlog.get_logger(__name__)
+log = structlog.get_logger()
 
 
 def new_run_id() -> str:
@@ -34,6 +38,7 @@ def run_recipe(
     *,
     session: Session,
     params: Mapping[str, Any],
+    policy: WritePolicy,
     dry_run: bool = False,
     trigger: str = "cli",
     schedule: str | None = None,
@@ -41,22 +46,33 @@ def run_recipe(
     sinks: Sequence[BoundSink] = (),
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
-    reads: SharedReads | None = None,
-    policy: WritePolicy = DEFAULT_POLICY,
+    reads: Source | None = None,
+    now: datetime | None = None,
+    read_since: str | None = None,
 ) -> RunResult:
-    """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line."""
+    """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line.
+
+    `reads` stands in for the session's reads (an audit's shared cache);
+    `now` is the recipe's `ctx.now` (default: the current time); `read_since`
+    is when the plan's view of PagerDuty was read, for plans replayed later.
+    """
     run_id = run_id or new_run_id()
-    with structlog.contextvars.bound_contextvars(run_id=run_id, recipe=recipe.name, trigger=trigger):
+    account = session.url
+    key = run_key(account, recipe.name, params)
+    bound = {"run_id": run_id, "recipe": recipe.name, "trigger": trigger} | ({"schedule": schedule} if schedule else {})
+    with structlog.contextvars.bound_contextvars(**bound):
         started_at = now_iso()
         if history is not None:
-            history.start(
-                run_id=run_id, account=session.url, recipe=recipe.name, params=params, trigger=trigger,
-                schedule=schedule, started_at=started_at,
-            )
-        ctx = Context(recipe=recipe, params=params, session=session, dry_run=dry_run, reads=reads, run_id=run_id)
-        writer = Writer(session=session, policy=policy, history=history, run_id=run_id)
+            history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
+                          trigger=trigger, schedule=schedule, started_at=started_at)
+        ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or datetime.now(UTC),
+                      run_id=run_id, write_headers=session.write_headers())
+        writer = Writer(session=session, policy=policy, history=history, run_id=run_id, account=account,
+                        read_since=read_since or started_at)
         try:
-            result = _execute(ctx, writer, started_at=started_at)
+            result = _execute(ctx, writer, dry_run=dry_run, base=RunResult(
+                recipe=recipe.name, run_id=run_id, account=account, key=key, status="running", dry_run=dry_run,
+                params=dict(params), started_at=started_at, finished_at=started_at))
         except KeyboardInterrupt:
             if history is not None:
                 _recorded(lambda: history.interrupt([run_id], at=now_iso()))
@@ -64,27 +80,65 @@ def run_recipe(
             raise
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
-        sink_errors = {bound.label: bound.send(result, sink_context) for bound in sinks}
-        failed_sinks = {label: error for label, error in sink_errors.items() if error is not None}
-        if failed_sinks and history is not None:
-            _recorded(history.record_sink_errors, run_id, failed_sinks)
-        fields: dict[str, Any] = {
-            "status": result.status,
-            "duration_ms": result.duration_ms,
-            "api_calls": result.api_calls,
-            "findings": len(result.findings),
-            "actions": len(result.actions),
-            **(result.summary or {}),
-        }
-        if schedule:
-            fields["schedule"] = schedule
-        if failed_sinks:
-            fields["sinks_failed"] = sorted(failed_sinks)
-        if result.error:
-            log.error("run.failed", error=result.error, **fields)
-        else:
-            log.info("run.finished", **fields)
+        _deliver(result, sinks, sink_context, history)
         return result
+
+
+def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) -> RunResult:
+    """Run the recipe (reads and a plan of writes), then carry out the plan unless the recipe failed."""
+    t0 = time.perf_counter()
+    findings: list[Finding] = []
+    error, refused, crash = None, False, None
+    actions = ()
+    with tracking() as traffic:
+        try:
+            for finding in ctx.recipe.func(ctx) or ():
+                findings.append(finding)
+            if ctx.refused or traffic.refused:
+                attempts = ", ".join([*ctx.refused, *traffic.refused])
+                error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {attempts}; nothing was written"
+            else:
+                report = writer.carry_out(ctx.planned, dry_run=dry_run)
+                actions, error, refused = report.actions, report.error, report.refused
+        except PdrunError as exc:
+            error = str(exc)
+        except Exception as exc:  # a recipe bug ends this run, never the process
+            log.debug("recipe.crashed", exc_info=True)
+            error, crash = f"recipe {ctx.recipe.name!r} crashed: {type(exc).__name__}: {exc}", exc
+    return replace(
+        base,
+        status="refused" if refused else "failed" if error else "findings" if findings else "ok",
+        finished_at=now_iso(),
+        findings=tuple(findings),
+        actions=tuple(actions or (action for action, _ in ctx.planned)),
+        api_calls=traffic.calls,
+        error=pdlog.redact(error) if error else None,
+        duration_ms=round((time.perf_counter() - t0) * 1000),
+        exception=crash,
+    )
+
+
+def _deliver(result: RunResult, sinks: Sequence[BoundSink], context: SinkContext | None,
+             history: History | None) -> None:
+    """Send the result to its sinks, record any that failed, and log the run's one canonical line."""
+    sink_errors = {bound.label: bound.send(result, context) for bound in sinks}
+    failed_sinks = {label: error for label, error in sink_errors.items() if error is not None}
+    if failed_sinks and history is not None:
+        _recorded(history.record_sink_errors, result.run_id, failed_sinks)
+    fields: dict[str, Any] = {
+        "status": result.status,
+        "duration_ms": result.duration_ms,
+        "api_calls": result.api_calls,
+        "findings": len(result.findings),
+        "actions": len(result.actions),
+        **(result.summary or {}),
+    }
+    if failed_sinks:
+        fields["sinks_failed"] = sorted(failed_sinks)
+    if result.error:
+        log.error("run.failed", error=result.error, **fields)
+    else:
+        log.info("run.finished", **fields)
 
 
 def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
@@ -94,38 +148,3 @@ def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> An
     except HistoryError as exc:
         log.error("history.failed", error=str(exc))
         return fallback
-
-
-def _execute(ctx: Context, writer: Writer, *, started_at: str) -> RunResult:
-    """Run the recipe (reads and a plan of writes), then carry out the plan unless the recipe failed."""
-    recipe = ctx.recipe
-    t0 = time.perf_counter()
-    findings: list[Finding] = []
-    error, refused = None, False
-    actions = ()
-    with ctx.session.counting() as calls:
-        try:
-            for finding in recipe.func(ctx) or ():
-                findings.append(finding)
-            outcome = writer.carry_out(ctx.actions, ctx.checks, dry_run=ctx.dry_run)
-            actions, error, refused = outcome.actions, outcome.error, outcome.refused
-        except PdrunError as exc:
-            error = str(exc)
-        except Exception as exc:  # a recipe bug ends this run, never the process
-            log.debug("recipe.crashed", exc_info=True)
-            error = f"recipe {recipe.name!r} crashed: {type(exc).__name__}: {exc}"
-    return RunResult(
-        recipe=recipe.name,
-        run_id=ctx.run_id,
-        account=ctx.session.url,
-        status="refused" if refused else "failed" if error else "findings" if findings else "ok",
-        dry_run=ctx.dry_run,
-        params=dict(ctx.params),
-        started_at=started_at,
-        finished_at=now_iso(),
-        findings=tuple(findings),
-        actions=tuple(actions or ctx.actions),
-        api_calls=calls.value,
-        error=pdlog.redact(error) if error else None,
-        duration_ms=round((time.perf_counter() - t0) * 1000),
-    )

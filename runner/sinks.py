@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import PdrunError, UsageError, suggest
-from runner.log import get_logger
-from runner.recipe import Param, RunResult, check_table
+from runner.params import Param, validate_table
 
 if TYPE_CHECKING:
     from runner.config import Config
+    from runner.results import RunResult
     from runner.session import Session
 
-log = get_logger(__name__)
+# The one write a sink may send through the session: an event to PagerDuty's Events API.
+EVENTS_ENQUEUE = ("POST", "/v2/enqueue")
 
 
 class SinkError(PdrunError):
@@ -52,11 +53,16 @@ class BoundSink:
 
     def send(self, result: RunResult, context: SinkContext) -> str | None:
         """Deliver the result; return None, or the error that stopped delivery (it is never raised)."""
+        import structlog
+
+        from runner.transport import permit
+
         try:
-            self.sink.deliver(result, self.options, context)
+            with permit(*EVENTS_ENQUEUE):
+                self.sink.deliver(result, self.options, context)
         except Exception as exc:  # a sink must never fail the run or lose its result
             error = str(exc) if isinstance(exc, PdrunError) else f"{type(exc).__name__}: {exc}"
-            log.warning("sink.failed", sink=self.label, error=error)
+            structlog.get_logger().warning("sink.failed", sink=self.label, error=error)
             return error
         return None
 
@@ -71,7 +77,7 @@ def bind_sinks(labels: Iterable[str], config: Config, sinks: Mapping[str, Sink])
         sink = sinks.get(kind)
         if sink is None:
             raise UsageError(f"unknown sink {kind!r}{suggest(kind, sinks)} (known: {', '.join(sorted(sinks))})")
-        options = {p.name: p.default for p in sink.options} | check_table(
+        options = {p.name: p.default for p in sink.options} | validate_table(
             sink.options, table, source=source, owner=f"sink {kind!r}"
         )
         for p in sink.options:

@@ -1,7 +1,8 @@
-"""pytest plugin for recipe authors: a sandbox account, a session bound to it, and a runner.
+"""pytest plugin for recipe authors: a sandbox account, a session bound to it, and runners.
 
 Installed with pdrun through the ``pytest11`` entry point, so a recipe
-package's tests can use these fixtures with no set-up:
+package's tests can use these fixtures with no set-up (docs/plugins.md
+documents each, with its arguments):
 
 - ``pd_account``: the sandbox account (the demo profile); shape it with its ``add_*`` methods.
   ``@pytest.mark.pd_profile("large", seed=1)`` (or a .toml/.json file, or ``now=``) picks another.
@@ -9,34 +10,38 @@ package's tests can use these fixtures with no set-up:
   ``pd_sandbox.faults = Faults(...)`` injects latency, rate limits and errors.
 - ``pd_session``: a pdrun session bound to ``pd_sandbox``, acting as the account's admin for writes;
   it retries rate limits and errors without waiting.
-- ``pd_run``: ``pd_run("recipe-name", **params)`` runs a recipe and returns its RunResult.
+- ``pd_run``: ``pd_run(recipe, **params)`` runs a recipe on ``pd_sandbox`` and returns its RunResult.
+- ``pd_cli``: ``pd_cli("audit", "--format", "json")`` runs the ``pdrun`` command in process on ``pd_sandbox``.
 - ``pd_logs``: the structured log events emitted during the test, as dicts.
 - ``pd_server``: ``pd_sandbox`` served over HTTP on 127.0.0.1; ``pd_server.url`` is its base URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import structlog
 
-from runner.config import PagerDutyConfig
+from runner import log as pdlog
+from runner.config import Config
+from runner.launch import Consent, Launcher, Target
 from runner.plugins import load_registry
-from runner.recipe import Recipe, RunResult
-from runner.run import run_recipe
+from runner.recipe import Recipe
+from runner.results import RunResult
 from runner.sandbox import Account, SandboxApp, load_profile
-from runner.sandbox.demo import DEMO_FROM_EMAIL
 from runner.sandbox.server import SandboxServer, running
-from runner.session import Session, open_session
+from runner.session import Session
 
 PROFILE_MARKER = "pd_profile(name, seed=0, now=None): build pd_account from the demo, large or a .toml/.json profile"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the ``pd_profile`` marker."""
+    """Declare the ``pd_profile`` marker, and route structlog through the stdlib as pdrun does."""
     config.addinivalue_line("markers", PROFILE_MARKER)
+    pdlog.setup()
 
 
 @pytest.fixture
@@ -58,29 +63,76 @@ def _no_wait(seconds: float) -> None:
     """Skip the waits of the session's retries: tests never wait on real time."""
 
 
+def _launcher(sandbox: SandboxApp, **options: Any) -> Launcher:
+    return Launcher(environ={}, sandbox_app=lambda: sandbox, sleep=_no_wait, **options)
+
+
 @pytest.fixture
 def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
     """A pdrun session bound to the sandbox, writing as the account's admin; its retries do not wait."""
-    config = PagerDutyConfig(from_email=DEMO_FROM_EMAIL)
-    session = open_session(config, environ={}, sandbox=pd_sandbox, sleep=_no_wait)
+    session = _launcher(pd_sandbox).session(Config(), Target(sandbox=True))
     yield session
     session.close()
 
 
 @pytest.fixture
-def pd_run(pd_session: Session) -> Callable[..., RunResult]:
-    """Run a recipe (a name or a Recipe) on the sandbox: ``pd_run("name", dry_run=False, **params)``.
+def pd_run(pd_sandbox: SandboxApp, pd_account: Account) -> Callable[..., RunResult]:
+    """Run a recipe on the sandbox: ``pd_run(recipe, dry_run=False, plugins=(), raises=True, **params)``.
 
-    Parameters are checked as config.toml values are: a repeatable one takes a list.
+    `recipe` is a Recipe, or the name of a built-in recipe or of one the
+    `plugins` (modules with pdrun hooks) register: no other installed plugin
+    is loaded. Parameters are checked as config.toml values are (a
+    repeatable one takes a list). Writes are confirmed, within the default
+    cap. `ctx.now` is the account's clock. If the recipe raises, so does
+    pd_run, unless `raises=False` (then the result says it failed).
     """
-    registry = load_registry()
 
-    def run(recipe: str | Recipe, *, dry_run: bool = False, **params: Any) -> RunResult:
+    def run(recipe: str | Recipe, *, dry_run: bool = False, plugins: Iterable[Any] = (), raises: bool = True,
+            **params: Any) -> RunResult:
+        registry = load_registry(entry_points=[], plugins=[(getattr(p, "__name__", repr(p)), p) for p in plugins])
         chosen = registry.get(recipe) if isinstance(recipe, str) else recipe
-        resolved = chosen.resolve_params({}, chosen.check_defaults(params, source="pd_run()"))
-        return run_recipe(chosen, session=pd_session, params=resolved, dry_run=dry_run, trigger="test")
+        launcher = _launcher(pd_sandbox, _registry=registry)
+        config = Config()
+        resolved = launcher.params(config, chosen, configured=params, source="pd_run()")
+        with launcher.open(config, Target(sandbox=True), history=False) as launch:
+            result = launch.run(chosen, resolved, policy=launcher.policy(config, chosen, Consent(yes=True)),
+                                trigger="test", dry_run=dry_run, now=pd_account.now)
+        if raises and result.exception is not None:
+            raise result.exception
+        return result
 
     return run
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What a `pd_cli` invocation printed, and how it exited."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def pd_cli(pd_sandbox: SandboxApp, tmp_path: Any) -> Callable[..., CliResult]:
+    """Run ``pdrun`` in process: ``pd_cli("my-recipe", "--sandbox", "--format", "json")``.
+
+    `--sandbox` means `pd_sandbox`; the working directory is the test's
+    tmp_path (so no config.toml unless the test writes one there), the
+    history lives under it, and only the plugins installed in this
+    environment are loaded. Returns exit code, stdout and stderr.
+    """
+    from click.testing import CliRunner
+
+    from runner.cli import cli
+
+    def invoke(*args: str, environ: dict[str, str] | None = None) -> CliResult:
+        environ = {"XDG_STATE_HOME": str(tmp_path / "state"), **(environ or {})}
+        launcher = Launcher(environ=environ, cwd=tmp_path, sandbox_app=lambda: pd_sandbox, sleep=_no_wait)
+        outcome = CliRunner().invoke(cli, list(args), obj=launcher)
+        return CliResult(outcome.exit_code, outcome.stdout, outcome.stderr)
+
+    return invoke
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 from spec import check_exchanges
 
-from runner.cli import Environment, cli
+from runner.cli import cli
+from runner.launch import Launcher
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def invoke(pd_sandbox, workdir, state_home):
 
     def run(*args: str, environ: dict[str, str] | None = None):
         environ = {"XDG_STATE_HOME": str(state_home), **(environ or {})}
-        env = Environment(environ=environ, cwd=workdir, sandbox_app=lambda: pd_sandbox)
+        env = Launcher(environ=environ, cwd=workdir, sandbox_app=lambda: pd_sandbox)
         return CliRunner().invoke(cli, list(args), obj=env)
 
     return run

@@ -118,18 +118,22 @@ def test_a_single_recipe_renders_csv(invoke):
     assert [r["object_name"] for r in rows] == ["Old Search"]
 
 
-def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_session, pd_sandbox):
+def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_sandbox):
     import io
 
-    from runner.audit import Progress, run_audit
+    from sessions import sandbox_launch
+
+    from runner.audit import run_audit
     from runner.plugins import load_registry
+    from runner.progress import Progress
+    from runner.transport import observing
 
     registry = load_registry(entry_points=[])
     chosen = [registry.get("services-disabled"), registry.get("teams-without-members")]
     screen = io.StringIO()
     progress = Progress(screen)
-    with pd_session.observing(progress.request):
-        run_audit(chosen, session=pd_session, params={r.name: {} for r in chosen}, progress=progress)
+    with sandbox_launch(pd_sandbox) as launch, observing(progress.request):
+        run_audit(chosen, launch=launch, params={r.name: {} for r in chosen}, progress=progress)
     shown = screen.getvalue()
     assert "auditing [1/2] services-disabled - 1 requests" in shown
     assert "auditing [2/2] teams-without-members - 3 requests" in shown

@@ -118,12 +118,28 @@ def test_missing_token_names_the_variable(invoke):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_write_without_from_email_stops_before_any_call(invoke, workdir, pd_sandbox):
+def test_write_without_from_email_stops_before_any_call(invoke, workdir, pd_server, pd_sandbox):
     (workdir / "config.toml").write_text("")
-    result = invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi")
+    result = invoke("incident-note", "--base-url", pd_server.url, "--incident", DEMO_INCIDENT_ID, "--message", "hi",
+                    environ={"PAGERDUTY_API_TOKEN": "pdrun-sandbox-token"})
     assert result.exit_code == 2
-    assert "from_email" in result.stderr
+    assert f"set from_email in [pagerduty] of {workdir / 'config.toml'}" in result.stderr
     assert pd_sandbox.exchanges == []
+
+
+def test_without_any_config_the_message_says_none_was_found(invoke, workdir, pd_server):
+    (workdir / "config.toml").unlink()
+    result = invoke("incident-note", "--base-url", pd_server.url, "--incident", DEMO_INCIDENT_ID, "--message", "hi",
+                    environ={"PAGERDUTY_API_TOKEN": "pdrun-sandbox-token"})
+    assert result.exit_code == 2 and "none was found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sandbox_writes_need_no_config(invoke, workdir, pd_sandbox, pd_account):
+    (workdir / "config.toml").unlink()
+    result = invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi")
+    assert result.exit_code == 0, result.stderr
+    assert [n["content"] for n in pd_account.notes[DEMO_INCIDENT_ID]][-1] == "hi"
 
 
 def test_missing_selector_is_a_usage_error(invoke, pd_sandbox):

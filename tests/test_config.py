@@ -75,9 +75,12 @@ def test_repository_config_is_valid():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[pagerduty]\nrate_limit = -5\n", r"\[pagerduty\] rate_limit: expected at least 0, got -5"),
-        ("[pagerduty]\nmax_retries = -1\n", r"\[pagerduty\] max_retries: expected at least 0"),
-        ("[runner]\nkeep_runs_days = 0\n", r"\[runner\] keep_runs_days: expected at least 1"),
+        ("[pagerduty]\nrate_limit = -5\n", r"\[pagerduty\] rate_limit: expected a number from 0 to 100000, got -5"),
+        ("[pagerduty]\nmax_retries = -1\n", r"\[pagerduty\] max_retries: expected a number from 0 to 20"),
+        ("[runner]\nkeep_runs_days = 0\n", r"\[runner\] keep_runs_days: expected a number from 1 to 36500"),
+        ("[runner]\nkeep_runs_days = 9223372036854775807\n", r"\[runner\] keep_runs_days: expected a number from 1"),
+        ("[pagerduty]\ntimeout = nan\n", r"\[pagerduty\] timeout: expected a number from 0.1 to 600, got nan"),
+        ("[pagerduty]\ntimeout = inf\n", r"\[pagerduty\] timeout: expected a number from 0.1 to 600, got inf"),
         ('[pagerduty]\nbase_url = "http://api.example.com"\n', r"plain http:// is allowed only on this machine"),
         ('[pagerduty]\nbase_url = "http://[::1"\n', r"expected an https:// URL"),
     ],

@@ -94,7 +94,7 @@ def test_actions_are_recorded(invoke, state_home):
 def history_actions():
     from sqlalchemy import select
 
-    from runner.history import actions
+    from runner.history.schema import actions
 
     return select(actions)
 
@@ -103,19 +103,19 @@ def test_retention_drops_old_runs(tmp_path):
     history = History(f"sqlite:///{tmp_path / 'h.db'}")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat().replace("+00:00", "Z")
     for run_id, started in (("old", old), ("new", datetime.now(UTC).isoformat().replace("+00:00", "Z"))):
-        history.start(run_id=run_id, account="a", recipe="r", params={}, trigger="cli", schedule=None, started_at=started)
+        history.start(run_id=run_id, account="a", key="k", recipe="r", params={}, trigger="cli", schedule=None, started_at=started)
     assert history.prune(keep_days=30) == 1
     assert [r["id"] for r in history.list_runs()] == ["new"]
 
 
 def test_runs_of_a_dead_process_become_interrupted(tmp_path):
     history = History(f"sqlite:///{tmp_path / 'h.db'}")
-    history.start(run_id="r1", account="a", recipe="r", params={}, trigger="cli", schedule=None, started_at="2026-01-01T00:00:00.000Z")
+    history.start(run_id="r1", account="a", key="k", recipe="r", params={}, trigger="cli", schedule=None, started_at="2026-01-01T00:00:00.000Z")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     with history.engine.begin() as conn:
         from sqlalchemy import update
 
-        from runner.history import runs
+        from runner.history.schema import runs
 
         conn.execute(update(runs).values(pid=int(dead.stdout)))
     assert history.interrupt_orphans(at="2026-01-01T00:01:00.000Z") == 1
@@ -125,14 +125,14 @@ def test_runs_of_a_dead_process_become_interrupted(tmp_path):
 WRITER = """
 import sys
 from runner.history import History
-from runner.recipe import Finding, ObjectRef, RunResult
+from runner.results import Finding, ObjectRef, RunResult
 history = History(sys.argv[1])
 for n in range(int(sys.argv[3])):
     run_id = f"{sys.argv[2]}-{n}"
-    history.start(run_id=run_id, account="a", recipe="r", params={"p": sys.argv[2]}, trigger="cli",
+    history.start(run_id=run_id, account="a", key="k", recipe="r", params={"p": sys.argv[2]}, trigger="cli",
                   schedule=None, started_at="2026-01-01T00:00:00.000Z")
     finding = Finding(recipe="r", rule="r", severity="info", message="m", object=ObjectRef(type="service", id=str(n)))
-    history.finish(RunResult(recipe="r", run_id=run_id, account="a", status="findings", dry_run=False,
+    history.finish(RunResult(recipe="r", run_id=run_id, account="a", key=sys.argv[2], status="findings", dry_run=False,
                              params={"p": sys.argv[2]}, started_at="2026-01-01T00:00:00.000Z",
                              finished_at="2026-01-01T00:00:01.000Z", findings=(finding,)))
 """

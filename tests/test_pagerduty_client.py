@@ -7,13 +7,15 @@ from datetime import datetime, timezone
 import httpx2
 import pagerduty
 import pytest
+from sessions import sandbox_session
 from spec import check_exchanges
 
 from runner.config import PagerDutyConfig
 from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, SandboxApp, demo_account
 from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_ROUTING_KEY
 from runner.sandbox.large import SIZES, large_account
-from runner.session import open_session
+from runner.sinks import EVENTS_ENQUEUE
+from runner.transport import permit
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)
 
@@ -81,10 +83,11 @@ def test_the_events_client_triggers_and_resolves(app):
 
 
 def test_pdrun_sends_events_to_the_sandbox(app):
-    session = open_session(PagerDutyConfig(), environ={}, sandbox=app)
+    session = sandbox_session(app, PagerDutyConfig())
     payload = {"summary": "3 services no team owns", "source": "pdrun", "severity": "warning"}
     try:
-        session.send_event(DEMO_ROUTING_KEY, "trigger", dedup_key="pdrun/audit", payload=payload)
+        with permit(*EVENTS_ENQUEUE):  # as a sink sends it
+            session.send_event(DEMO_ROUTING_KEY, "trigger", dedup_key="pdrun/audit", payload=payload)
     finally:
         session.close()
     assert app.account.alerts["pdrun/audit"]["payload"] == payload

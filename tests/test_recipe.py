@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runner import Param, UsageError, recipe
-from runner.recipe import Finding, ObjectRef
+from runner.results import Finding, ObjectRef
 
 
 @recipe(
@@ -29,7 +29,7 @@ def test_decorator_takes_name_and_summary_from_the_function():
 
 
 def test_cli_values_win_over_config_over_declared_defaults():
-    defaults = sample.check_defaults({"message": "from config", "limit": 7}, source="c.toml")
+    defaults = sample.configured({"message": "from config", "limit": 7}, source="c.toml")
     params = sample.resolve_params({"message": None, "limit": None, "incident": ("P1",), "status": ()}, defaults)
     assert params == {"message": "from config", "limit": 7, "incident": ("P1",), "status": ()}
     params = sample.resolve_params({"message": "cli", "incident": ("P1",)}, defaults)
@@ -57,12 +57,23 @@ def test_required_and_one_of_are_enforced():
 )
 def test_configured_defaults_are_checked(table, message):
     with pytest.raises(UsageError, match=message):
-        sample.check_defaults(table, source="c.toml")
+        sample.configured(table, source="c.toml")
 
 
-def test_reserved_parameter_names_are_refused():
-    with pytest.raises(ValueError, match="reserved"):
-        recipe(params=[Param(name="dry_run", type=bool)])(lambda ctx: None)
+def test_reserved_parameter_names_mark_the_plugin_broken():
+    import types
+
+    from runner import hookimpl
+    from runner.cli.options import run_option_names
+    from runner.plugins import load_registry
+
+    plugin = types.ModuleType("pdrun_dry")
+    plugin.clash = recipe(params=[Param(name="dry_run", type=bool)])(lambda ctx: None)
+    plugin.pdrun_recipes = hookimpl(lambda register: register(plugin.clash))
+    registry = load_registry(entry_points=[], plugins=[("pdrun_dry", plugin)], reserved_params=run_option_names())
+    [broken] = registry.broken
+    assert broken.name == "pdrun_dry" and "reserved by pdrun's run options: ['dry_run']" in broken.error
+    assert "<lambda>" not in registry.recipes and "services-without-teams" in registry.recipes
 
 
 def test_fingerprint_is_stable_and_distinguishes_objects():

@@ -19,7 +19,7 @@ from runner.sandbox import (
     demo_account,
 )
 from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_USER_TOKEN
-from runner.session import open_session
+from sessions import sandbox_session
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)
 
@@ -81,7 +81,7 @@ def test_pdrun_waits_out_the_rate_limit(app):
     """pdrun reads ratelimit-remaining: when the window is spent it waits for the reset, so no 429 comes."""
     clock = FakeClock()
     app.faults = Faults(rate_limit=2, clock=clock)
-    session = open_session(PagerDutyConfig(), environ={}, sandbox=app, sleep=clock.advance, clock=lambda: clock.now)
+    session = sandbox_session(app, PagerDutyConfig(), sleep=clock.advance, clock=lambda: clock.now)
     try:
         names = [session.get(f"incidents/{DEMO_INCIDENT_ID}")["id"] for _ in range(5)]
     finally:
@@ -95,7 +95,7 @@ def test_pdrun_retries_a_429_after_the_reset_it_announces(app):
     clock = FakeClock()
     app.faults = Faults(rate_limit=2, clock=clock)
     config = PagerDutyConfig(rate_limit=0)  # no budget of its own: only the 429s pace it
-    session = open_session(config, environ={}, sandbox=app, sleep=clock.advance, clock=lambda: clock.now)
+    session = sandbox_session(app, config, sleep=clock.advance, clock=lambda: clock.now)
     try:
         names = [session.get(f"incidents/{DEMO_INCIDENT_ID}")["id"] for _ in range(5)]
     finally:

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.budget import RateBudget
-from runner.clock import parse_iso
+from runner.rate_limit import RateLimiter
+from runner.timestamps import parse_iso
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError
 from runner.sandbox import Faults, SandboxApp
 from runner.sandbox.large import large_account
-from runner.session import open_session
+from sessions import sandbox_session
 
 
 class SimulatedTime:
@@ -42,7 +42,7 @@ class SimulatedTime:
 )
 def test_no_60_seconds_see_more_requests_than_the_budget(per_minute, gaps):
     time = SimulatedTime()
-    budget = RateBudget(per_minute, clock=time, sleep=time.sleep)
+    budget = RateLimiter(per_minute, clock=time, sleep=time.sleep)
     sent = []
     for gap in gaps:
         time.sleep(gap)
@@ -54,7 +54,7 @@ def test_no_60_seconds_see_more_requests_than_the_budget(per_minute, gaps):
 
 def session_on(app, **settings):
     config = PagerDutyConfig(**settings)
-    return open_session(config, environ={}, sandbox=app)
+    return sandbox_session(app, config)
 
 
 def test_parallel_pages_arrive_complete_and_in_order(pd_account, pd_sandbox):
@@ -79,7 +79,7 @@ def test_concurrent_pages_stay_within_the_budget(pd_account, pd_sandbox):
     for n in range(2000):
         pd_account.add_service(f"svc {n:04}", escalation_policy=policy)
     config = PagerDutyConfig(concurrency=4, rate_limit=9)
-    session = open_session(config, environ={}, sandbox=pd_sandbox, sleep=time.sleep, clock=time)
+    session = sandbox_session(pd_sandbox, config, sleep=time.sleep, clock=time)
     assert len(list(session.iter("services"))) == len(pd_account.services)
     statuses = [e.status for e in pd_sandbox.exchanges]
     assert len(statuses) == 21 and set(statuses) == {200}
@@ -129,7 +129,7 @@ def test_pdrun_list_imports_no_heavy_library():
 
 def test_a_pause_holds_callers_who_already_hold_a_slot():
     time = SimulatedTime()
-    budget = RateBudget(10, clock=time, sleep=time.sleep)
+    budget = RateLimiter(10, clock=time, sleep=time.sleep)
     for _ in range(10):
         budget.acquire()
     budget.pause(30)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from plugin_dist import make_plugin
 
-from runner.clock import iso
+from runner.timestamps import iso
 from runner.history import History
 
 PDRUN = str(Path(sys.executable).with_name("pdrun"))
@@ -126,7 +126,7 @@ def test_sigterm_lets_a_running_run_finish(tmp_path, daemons):
     daemons.append(daemon)
     # Seed a fire two hours ago so the daemon catches up at once.
     History(f"sqlite:///{daemon.db}").record_skipped(
-        run_id="seed", account="x", recipe="gate", params={}, schedule="slow", at=hours_ago(2),
+        run_id="seed", account="x", key="k", recipe="gate", params={}, schedule="slow", at=hours_ago(2),
         reason="seed",
     )
     wait_for(lambda: daemon.runs(status="running"), "the run to start")
@@ -166,7 +166,7 @@ def test_a_fire_missed_while_down_runs_once_on_start(tmp_path, daemons):
     daemon = Daemon(tmp_path, AUDIT_EVERY_SECOND.replace('"1s"', '"1h"'))
     history = History(f"sqlite:///{daemon.db}")
     history.record_skipped(
-        run_id="before", account="x", recipe="services-without-teams", params={}, schedule="audit",
+        run_id="before", account="x", key="k", recipe="services-without-teams", params={}, schedule="audit",
         at=hours_ago(2), reason="seed",
     )
     daemons.append(daemon.start())

@@ -7,11 +7,15 @@ import pytest
 from sessions import session_for
 
 from runner import log as pdlog
-from runner.config import PagerDutyConfig
+from runner.cli.exit_codes import exit_code
+from runner.config import Config, PagerDutyConfig
 from runner.errors import ApiError, ConfigError, TokenRejected
+from runner.launch import Launcher, Target
 from runner.plugins import load_registry
+from runner.policy import READ_ONLY
 from runner.run import run_recipe
-from runner.session import open_session, read_token
+from runner.session import read_token
+from runner.transport import permit, tracking
 
 SECRET = "u+sEcReT-token-0123456789"
 
@@ -42,10 +46,10 @@ def test_429_is_retried_after_ratelimit_reset(pd_sandbox):
     faults = Faults(pd_sandbox, (429, {"ratelimit-reset": "4"}), (429, {"ratelimit-reset": "2"}))
     sleeps: list[float] = []
     session = session_for(faults, sleeps=sleeps)
-    with session.counting() as calls:
+    with tracking() as traffic:
         services = list(session.iter("services"))
     assert services and sleeps == [4.0, 2.0]
-    assert calls.value == faults.seen.count("GET") == 3 + (len(services) - 1) // 100
+    assert traffic.calls == faults.seen.count("GET") == 3 + (len(services) - 1) // 100
 
 
 def test_429_retries_are_bounded(pd_sandbox):
@@ -61,9 +65,9 @@ def test_5xx_is_retried_on_reads_only(pd_sandbox):
     sleeps: list[float] = []
     session = session_for(faults, sleeps=sleeps)
     assert session.get("services")  # two 503s, then the real answer
-    assert len(sleeps) == 2 and all(0 < s <= 60 for s in sleeps)
+    assert len(sleeps) == 2 and all(0 < s <= 4 for s in sleeps)
     faults.pending = [(503, {})]
-    with pytest.raises(ApiError, match="503"):
+    with pytest.raises(ApiError, match="503"), permit("POST", "/incidents/PNOPE00/notes"):
         session.write("POST", "/incidents/PNOPE00/notes", {"note": {"content": "x"}})
     assert faults.seen[-1] == "POST" and faults.seen.count("POST") == 1
 
@@ -73,8 +77,8 @@ def test_rejected_token_names_its_source_and_never_the_token(pd_sandbox):
     pdlog.configure(format="json", level="debug", stream=stream)
     session = session_for(pd_sandbox, token=SECRET)
     recipe = load_registry(entry_points=[]).get("services-without-teams")
-    result = run_recipe(recipe, session=session, params={})
-    assert result.status == "failed" and result.exit_code() == 3
+    result = run_recipe(recipe, session=session, params={}, policy=READ_ONLY)
+    assert result.status == "failed" and exit_code([result]) == 3
     assert "rejected the API token from $PAGERDUTY_API_TOKEN" in result.error
     assert 'region = "eu"' in result.error
     with pytest.raises(TokenRejected) as info:
@@ -106,6 +110,7 @@ def test_token_comes_from_the_named_variable_or_a_file(tmp_path):
 
 
 def test_http_base_url_is_reached_through_a_transport():
-    session = open_session(PagerDutyConfig(base_url="http://127.0.0.1:9"), environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"})
+    config = Config(pagerduty=PagerDutyConfig(base_url="http://127.0.0.1:9"))
+    session = Launcher(environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"}).session(config, Target())
     assert session.url == "http://127.0.0.1:9"
     assert session._client.url == "https://127.0.0.1:9"

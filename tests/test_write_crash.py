@@ -79,11 +79,11 @@ class Runs:
         self.started.append(process)
         return process
 
-    def complete(self, *args: str) -> dict:
-        """Run pdrun with `args` to its end; return its JSON report."""
+    def complete(self, *args: str, exit_code: int = 0) -> dict:
+        """Run pdrun with `args` to its end (expecting `exit_code`); return its JSON report."""
         process = self.start(*args)
         rank = len(self.started) - 1
-        assert process.wait(timeout=PATIENCE_S) == 0, self.output(rank, "err").read_text()
+        assert process.wait(timeout=PATIENCE_S) == exit_code, self.output(rank, "err").read_text()
         return json.loads(self.output(rank, "out").read_text())
 
     def output(self, rank: int, stream: str) -> Path:
@@ -183,23 +183,23 @@ def test_a_killed_note_run_rerun_leaves_each_incident_one_note(runs, client):
 
 
 def test_a_killed_status_update_run_rerun_sends_each_update_once(runs, client):
-    """Status updates PagerDuty does not list: the rerun skips, by the history, every one the killed run sent."""
+    """Status updates PagerDuty does not list: the rerun skips, by the history, every one the killed run made,
+    and leaves the one in flight at the kill `unknown` (exit 3): it may have landed, and nothing can tell."""
     incidents = triggered(client)
     paths = [f"/incidents/{incident}/status_updates" for incident in incidents]
     args = ("status-update", "--status", "triggered", "--message", "Mitigated; monitoring.")
     killed = kill_mid_write(runs, *args)
     assert len(killed) < len(incidents)
     run_id = killed[0].run_id
-    reasons = {
-        "done": f"already done by run {run_id}",
-        "sending": f"already possibly sent (that run stopped mid-write) by run {run_id}",
-    }
+    unknown = (f"may have been made by run {run_id}, which got no answer; check PagerDuty, then run again with"
+               " --resend-unknown to send it anyway")
+    reasons = {"done": ("skipped", f"already done by run {run_id}"), "sending": ("unknown", unknown)}
     by_path = {row.path: row.status for row in killed}
 
-    rerun = runs.complete(*args)
+    rerun = runs.complete(*args, exit_code=3)
 
     assert outcomes(rerun) == sorted(
-        (path, "skipped", reasons[by_path[path]]) if path in by_path else (path, "done", None) for path in paths
+        (path, *reasons[by_path[path]]) if path in by_path else (path, "done", None) for path in paths
     )
     # The sandbox shows status updates to no one over HTTP (no GET route, no log entry), so count what pdrun
     # sent by its history, where every write is recorded `sending` before its request leaves: one per incident.

@@ -4,12 +4,13 @@ import json
 
 from sessions import session_for
 
-from runner.clock import now_iso
+from runner.timestamps import now_iso
 from runner.history import History, default_url
+from runner.cli.exit_codes import exit_code
 from runner.plugins import load_registry
 from runner.run import run_recipe
 from runner.sandbox.demo import DEMO_INCIDENT_ID, DEMO_USER_TOKEN
-from runner.writes import WritePolicy
+from runner.policy import WritePolicy
 
 
 def writes(sandbox) -> list:
@@ -40,7 +41,7 @@ def test_plan_then_apply_sends_exactly_the_planned_requests(invoke, pd_sandbox, 
     applied = invoke("apply", str(plan), "--sandbox", "--yes", "--format", "json")
     assert applied.exit_code == 0, applied.stderr
     sent = [(e.method, e.path, json.loads(e.body), e.headers["from"]) for e in writes(pd_sandbox)]
-    assert sent == [(a["method"], a["path"], a["body"], a["headers"]["From"]) for a in saved["actions"]]
+    assert sent == [(a["method"], a["path"], a["body"], saved["from_email"]) for a in saved["actions"]]
     assert json.loads(applied.stdout)["status"] == "ok"
     history = json.loads(invoke("history", "--format", "json").stdout)
     assert [(r["recipe"], r["trigger"]) for r in history][:2] == [("status-update", "apply"), ("status-update", "cli")]
@@ -136,16 +137,18 @@ def test_a_write_sent_by_a_run_that_died_is_not_sent_again(invoke, state_home, p
     planned = json.loads(invoke("status-update", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "Fixed",
                                 "--dry-run", "--format", "json").stdout)
     history = History(default_url({"XDG_STATE_HOME": str(state_home)}))
-    from runner.recipe import Action
+    from runner.results import Action
 
     action = Action(**{k: v for k, v in planned["actions"][0].items() if k not in ("status", "error")})
-    history.start(run_id="killed", account=planned["account"], recipe="status-update", params={}, trigger="cli",
-                  schedule=None, started_at=now_iso())
-    history.action_sending("killed", 0, action, key=action.key(planned["account"]))
-    again = json.loads(invoke("status-update", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "Fixed",
-                              "--format", "json").stdout)
-    assert again["actions"][0]["status"] == "skipped"
-    assert "possibly sent (that run stopped mid-write)" in again["actions"][0]["error"]
+    history.start(run_id="killed", account=planned["account"], key="k", recipe="status-update", params={},
+                  trigger="cli", schedule=None, started_at=now_iso())
+    history.claim(key=action.key(planned["account"]), account=planned["account"], run_id="killed", once=True)
+    history.interrupt(["killed"], at=now_iso())
+    again = invoke("status-update", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "Fixed", "--format", "json")
+    assert again.exit_code == 3
+    [action] = json.loads(again.stdout)["actions"]
+    assert action["status"] == "unknown"
+    assert "may have been made by run killed" in action["error"] and "--resend-unknown" in action["error"]
     assert pd_account.status_updates[DEMO_INCIDENT_ID] == []
 
 
@@ -157,7 +160,7 @@ def test_a_forbidden_write_shows_pagerdutys_message_and_the_rest_is_recorded(pd_
     history = History(f"sqlite:///{tmp_path / 'h.db'}")
     result = run_recipe(recipe, session=session, params=params, history=history, policy=WritePolicy(assume_yes=True))
     statuses = {a.status for a in result.actions}
-    assert statuses == {"done", "failed"} and result.status == "failed" and result.exit_code() == 3
+    assert statuses == {"done", "failed"} and result.status == "failed" and exit_code([result]) == 3
     failed = next(a for a in result.actions if a.status == "failed")
     assert "403 (code 2010)" in failed.error
     stored = history.find_run(result.run_id)
@@ -195,7 +198,7 @@ def run_note(app, tmp_path):
     recipe = load_registry(entry_points=[]).get("incident-note")
     params = recipe.resolve_params({"message": "retry me", "incident": (DEMO_INCIDENT_ID,)}, {})
     history = History(f"sqlite:///{tmp_path / 'h.db'}")
-    return run_recipe(recipe, session=session_for(app), params=params, history=history)
+    return run_recipe(recipe, session=session_for(app), params=params, history=history, policy=WritePolicy())
 
 
 def test_a_5xx_write_that_took_effect_is_not_repeated(pd_sandbox, pd_account, tmp_path):
@@ -245,15 +248,14 @@ def test_what_pagerduty_shows_wins_over_the_history(invoke, pd_account, pd_sandb
     assert json.loads(invoke(*args).stdout)["actions"] == []  # already as asked: nothing to do
 
 
-def test_apply_refuses_damaged_actions(invoke, workdir, pd_sandbox):
+def test_apply_refuses_damaged_plans(invoke, workdir, pd_sandbox):
     plan = workdir / "plan.json"
     invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--plan", str(plan))
-    for damage in ({"changes": 0}, {"headers": {}}):
-        tampered = json.loads(plan.read_text())
-        tampered["actions"][0] |= damage
+    for damage in ({"from_email": " "}, {"actions": [{"method": "POST"}]}, {"subdomain": None, "run_id": None}):
         bad = workdir / "bad.json"
-        bad.write_text(json.dumps(tampered))
+        bad.write_text(json.dumps(json.loads(plan.read_text()) | damage))
         result = invoke("apply", str(bad), "--sandbox", "--yes")
-        assert result.exit_code == 2 and "is damaged" in result.stderr
+        assert result.exit_code == 2 and "damaged pdrun plan" in result.stderr, damage
+        assert len(result.stderr.strip().splitlines()) == 1
     assert invoke("apply", str(plan), "--sandbox", "--no-history").exit_code == 2
     assert writes(pd_sandbox) == []

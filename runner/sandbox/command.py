@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 import click
+import structlog
 
 from runner import log as pdlog
 from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, load_profile
 from runner.sandbox.server import serve as serve_http
 
-log = pdlog.get_logger(__name__)
+log = structlog.get_logger()
 
 
 @click.group()

@@ -1,22 +1,14 @@
-"""One request budget per API token, shared by every thread of the process."""
+"""PagerDuty's rate limit, kept by the client: one request budget per API token, shared by every thread."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-MAX_BACKOFF_S = 30.0
 
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry `attempt + 1`: doubling from half a second, capped, with jitter."""
-    return min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (1 + random.random() / 2)
-
-
-class RateBudget:
+class RateLimiter:
     """At most `per_minute` requests in any 60 seconds, for all threads of the process together.
 
     Each caller reserves the earliest slot that keeps every 60-second window

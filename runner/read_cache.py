@@ -1,9 +1,9 @@
-"""A per-run read cache, so recipes run together fetch each distinct collection once."""
+"""A read cache for recipes run together, so each distinct collection is fetched once."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ Key = tuple[str, tuple[tuple[str, Any], ...]]
 STREAMED = frozenset({"incidents", "log_entries"})
 
 
-def _key(path: str, params: dict[str, Any]) -> tuple[Key, frozenset[str]]:
+def _key(path: str, params: Mapping[str, Any]) -> tuple[Key, frozenset[str]]:
     """Split a read into what identifies it and the `include[]` it asks for."""
     includes = frozenset(params.get("include") or ())
     rest = tuple(
@@ -24,8 +24,8 @@ def _key(path: str, params: dict[str, Any]) -> tuple[Key, frozenset[str]]:
     return (path.strip("/"), rest), includes
 
 
-class SharedReads:
-    """Reads through a session, remembering each collection and object for the rest of the run.
+class ReadCache:
+    """Reads through a session, remembering each collection and object for the rest of an audit.
 
     A read is answered from memory when an earlier one had the same path and
     parameters and asked for at least the same `include[]`, so recipes that
@@ -38,11 +38,8 @@ class SharedReads:
         self._objects: dict[tuple[Key, frozenset[str]], Any] = {}
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield a collection, fetching it only if no earlier read of this run covers it."""
+        """Yield a collection, fetching it only if no earlier read of this audit covers it."""
         key, includes = _key(path, params)
         if key[0] in STREAMED:
             yield from self._session.iter(path, **params)
@@ -59,7 +56,7 @@ class SharedReads:
             self._lists[(key, includes)] = items
 
     def get(self, path: str, **params: Any) -> Any:
-        """Read one resource, fetching it only if no earlier read of this run covers it."""
+        """Read one resource, fetching it only if no earlier read of this audit covers it."""
         key, includes = _key(path, params)
         cached = self._find(self._objects, key, includes)
         if cached is None:
@@ -67,6 +64,14 @@ class SharedReads:
             with self._lock:
                 self._objects[(key, includes)] = cached
         return cached
+
+    def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+        """Read many resources concurrently, in order (not cached: each recipe asks for its own)."""
+        return self._session.get_each(reads)
+
+    def query(self, path: str, body: Any) -> Any:
+        """POST to a read-only endpoint (never cached: the body is the question)."""
+        return self._session.query(path, body)
 
     def _find(self, store: dict[tuple[Key, frozenset[str]], Any], key: Key, includes: frozenset[str]) -> Any:
         with self._lock:

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.clock import iso, parse_iso
+from runner.timestamps import iso, parse_iso
 from runner.errors import ApiError
 
 PAGE_SIZE = 100
@@ -20,7 +20,8 @@ DEFAULT_WINDOW = timedelta(days=30)  # what PagerDuty lists without since/until
 LONGEST_WINDOW = timedelta(days=180)  # the longest since/until range PagerDuty accepts
 SMALLEST_WINDOW = timedelta(seconds=1)
 
-class Pages:
+
+class Paginator:
     """Fetch listing pages through `fetch(path, params)`, up to `concurrency` at a time."""
 
     def __init__(self, fetch: Callable[[str, Mapping[str, Any]], Any], *, concurrency: int = 1) -> None:

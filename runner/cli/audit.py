@@ -1,0 +1,85 @@
+"""`pdrun audit`: read-only recipes together, in one pass over the account."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner import hookimpl
+from runner.cli.exit_codes import exit_code
+from runner.cli.options import (
+    RunOptions,
+    check_output,
+    config_option,
+    current_launcher,
+    emit,
+    load_config,
+    output_options,
+    target,
+    target_options,
+    with_options,
+)
+from runner.errors import UsageError
+
+
+@with_options(*target_options(), config_option(), *output_options())
+@click.command()
+@click.argument("recipes", nargs=-1)
+@click.option("--tag", help="Run every read-only recipe with this tag (default, without RECIPEs: hygiene).")
+@click.option("--team", metavar="ID", help="Report only objects this team owns.")
+def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: bool, base_url: str | None,
+          config_path: Path | None, **run: Any) -> None:
+    """Run read-only recipes together in one pass over the account.
+
+    Every distinct collection is fetched once, however many recipes read it,
+    and nothing is ever written. The result holds one section per recipe plus
+    totals; exit code 1 follows --fail-on, 3 means a recipe failed.
+    """
+    from runner import log as pdlog
+    from runner.audit import run_audit
+    from runner.progress import Progress
+    from runner.report import render_audit
+    from runner.transport import observing
+
+    options = RunOptions(**run, team=team)
+    check_output(options.output)
+    config = load_config(config_path)
+    launcher = current_launcher()
+    registry = launcher.registry()
+    named = [registry.get(name) for name in recipes]
+    if named and tag:
+        named = [r for r in named if tag in r.tags]
+    writers = [r.name for r in named if r.writes]
+    if writers:
+        raise UsageError(f"audit runs read-only recipes; these write: {', '.join(writers)}")
+    tagged = [r for r in sorted(registry.recipes.values(), key=lambda r: r.name) if (tag or "hygiene") in r.tags]
+    chosen = named or [r for r in tagged if not r.writes]
+    if not chosen:
+        raise UsageError(f"no read-only recipe is tagged {tag or 'hygiene'!r}")
+    left_out = [r.name for r in tagged if r.writes] if not named else []
+    if left_out:
+        click.echo(f"pdrun: audit leaves out the write recipes tagged {tag or 'hygiene'!r}: {', '.join(left_out)}",
+                   err=True)
+    params = {r.name: launcher.params(config, r) for r in chosen}
+    progress = Progress() if sys.stderr.isatty() and config.logging.format != "json" else None
+    with launcher.open(config, target(sandbox, base_url), history=not options.no_history) as launch:
+        if progress:  # log lines go above the progress line, not into it
+            pdlog.redirect(progress)
+        with observing(progress.request) if progress else contextlib.nullcontext():
+            result = run_audit(chosen, launch=launch, params=params, progress=progress)
+    result = dataclasses.replace(result, sections=tuple(options.shown(s) for s in result.sections))
+    emit(render_audit(result, options.fmt), options.output)
+    for section in result.sections:
+        if section.error:
+            click.echo(f"pdrun: error: {section.recipe} failed: {section.error}", err=True)
+    click.get_current_context().exit(exit_code(result.sections, options.fail_on))
+
+
+@hookimpl
+def pdrun_commands(register):
+    register(audit)

@@ -1,0 +1,45 @@
+"""`pdrun serve`: run the configured schedules until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from runner import hookimpl
+from runner.cli.options import config_option, current_launcher, load_config, target, target_options, with_options
+from runner.errors import UsageError
+
+
+@with_options(*target_options(), config_option())
+@click.command()
+def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None:
+    """Run the [[schedule]]s of config.toml until SIGTERM or SIGINT.
+
+    Each fire runs like `pdrun RECIPE` and is recorded in the history. A fire
+    that finds its schedule's previous run still going is recorded as
+    skipped. On SIGTERM, running runs get [runner] shutdown_grace_s seconds;
+    those still going are recorded as interrupted. SIGHUP reloads the
+    schedules from config.toml (an invalid file is logged and ignored).
+    """
+    from runner.daemon import Daemon, serve_forever
+    from runner.schedules import build_schedules
+
+    launcher = current_launcher()
+    config = load_config(config_path)
+    schedules = build_schedules(config, launcher)
+    if not any(s.enabled for s in schedules):
+        raise UsageError(f"{config.source}: no enabled [[schedule]] table: nothing to serve")
+    writing = [s.recipe for s in schedules if s.enabled]
+    with launcher.open(config, target(sandbox, base_url), writing=writing) as launch:
+        daemon = Daemon(launch=launch, schedules=schedules, misfire_grace_s=config.runner.misfire_grace_s)
+        serve_forever(
+            daemon,
+            reload=lambda: build_schedules(load_config(config_path), launcher),
+            grace_s=config.runner.shutdown_grace_s,
+        )
+
+
+@hookimpl
+def pdrun_commands(register):
+    register(serve)

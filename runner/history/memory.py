@@ -1,0 +1,74 @@
+"""Findings that remember: each run's findings compared with what earlier runs of its key left open."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from runner.history.schema import findings
+from runner.results import Finding, ObjectRef, RunResult, summarize
+
+COMPLETE = ("ok", "findings")
+
+
+def remember(conn: sa.Connection, result: RunResult) -> RunResult:
+    """Give each finding its state against the open set, and update the set if the run completed.
+
+    A bounded number of statements, however many findings: one read of the
+    open set, one update of those resolved, one upsert of the current ones.
+    Only complete runs (ok or findings) move findings to resolved; a failed
+    run leaves the memory as it was.
+    """
+    key = result.key
+    open_rows = {
+        row.fingerprint: row
+        for row in conn.execute(
+            sa.select(findings).where(findings.c.run_key == key, findings.c.resolved_at.is_(None))
+        )
+    }
+    current = {f.fingerprint for f in result.findings}
+    stated = tuple(replace(f, state="open" if f.fingerprint in open_rows else "new") for f in result.findings)
+    if result.status not in COMPLETE:
+        return replace(result, findings=stated)
+    resolved = tuple(_finding(row) for fp, row in open_rows.items() if fp not in current)
+    now = result.finished_at
+    if resolved:
+        conn.execute(
+            sa.update(findings)
+            .where(findings.c.run_key == key, findings.c.fingerprint.in_([f.fingerprint for f in resolved]))
+            .values(resolved_at=now)
+        )
+    if stated:
+        rows = [
+            {
+                "run_key": key, "fingerprint": f.fingerprint, "recipe": f.recipe, "rule": f.rule,
+                "severity": f.severity, "message": f.message, "object": f.object.to_dict(),
+                "first_seen": now, "last_seen": now, "resolved_at": None,
+            }
+            for f in {f.fingerprint: f for f in stated}.values()
+        ]
+        conn.execute(_upsert(conn), rows)
+    return replace(result, findings=stated, resolved=resolved, summary=summarize(stated, resolved))
+
+
+def _upsert(conn: sa.Connection) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE of findings, keeping when each was first seen."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(findings)
+    changed = ("rule", "severity", "message", "object", "last_seen", "resolved_at")
+    return statement.on_conflict_do_update(
+        index_elements=[findings.c.run_key, findings.c.fingerprint],
+        set_={name: statement.excluded[name] for name in changed},
+    )
+
+
+def _finding(row: Any) -> Finding:
+    return Finding(
+        recipe=row.recipe, rule=row.rule, severity=row.severity, message=row.message,
+        object=ObjectRef(**{**row.object, "teams": tuple(row.object.get("teams", ()))}), state="resolved",
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the run history, the same for SQLite and PostgreSQL."""

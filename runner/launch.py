@@ -1,0 +1,182 @@
+"""The one launch path: from a configuration, a target, recipes and parameters to runs, closing what it opened.
+
+The CLI's recipe commands, `apply`, `audit`, `serve` and the testing kit
+all start runs here; none of them builds a session, opens the history or
+resolves parameters itself. This module is also the one place the core
+reaches the sandbox: the `--sandbox` target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runner import config as pdconfig
+from runner.errors import UsageError
+
+if TYPE_CHECKING:
+    from runner.history import History
+    from runner.plugins import Registry
+    from runner.recipe import Recipe
+    from runner.results import Action, RunResult
+    from runner.session import Session
+    from runner.policy import WritePolicy
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which account runs talk to: the configured one, another base URL, or the built-in sandbox."""
+
+    sandbox: bool = False
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sandbox and self.base_url:
+            raise UsageError("--sandbox and --base-url exclude each other")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent:
+    """What the person launching a write run agreed to: a cap, confirmation, resending unknown writes."""
+
+    max_writes: int | None = None
+    yes: bool = False
+    confirm: Callable[[Sequence[Action]], bool] | None = None
+    resend_unknown: bool = False
+
+
+@dataclass
+class Launcher:
+    """What every run starts from: the process environment, the working directory, the plugins.
+
+    `sandbox_app` builds the app `--sandbox` runs against (default: a fresh
+    demo account); tests pass their own. `disabled` names plugins to leave
+    out; `reserved_params` are option names the CLI gives every run, which
+    no recipe parameter may take. `sleep` is how sessions wait between retries.
+    """
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    cwd: Path = field(default_factory=Path.cwd)
+    sandbox_app: Callable[[], Any] | None = None
+    disabled: tuple[str, ...] = ()
+    reserved_params: frozenset[str] = frozenset()
+    sleep: Callable[[float], None] = time.sleep
+    _registry: Registry | None = None
+
+    def config(self, path: Path | None) -> pdconfig.Config:
+        """Load the configuration: `path`, else $PDRUN_CONFIG, else ./config.toml, else the defaults."""
+        return pdconfig.load(path, self.environ, self.cwd)
+
+    def registry(self) -> Registry:
+        """Every plugin's recipes, sinks and commands, loaded once."""
+        if self._registry is None:
+            from runner.plugins import load_registry
+
+            self._registry = load_registry(
+                reserved_params=self.reserved_params, environ=self.environ, disabled=self.disabled
+            )
+        return self._registry
+
+    def params(self, config: pdconfig.Config, recipe: Recipe, given: Mapping[str, Any] | None = None, *,
+               configured: Mapping[str, Any] | None = None, source: str = "params") -> dict[str, Any]:
+        """Resolve a recipe's parameters: `given` (the command line) over `configured` (a schedule's
+        params) over `[recipes.<name>]` in config.toml over the declared defaults."""
+        defaults = self.registry().configured_defaults(config).get(recipe.name, {})
+        if configured:
+            defaults = {**defaults, **recipe.configured(configured, source=source)}
+        return recipe.resolve_params(given or {}, defaults)
+
+    def policy(self, config: pdconfig.Config, recipe: Recipe, consent: Consent, *,
+               cap: int | None = None) -> WritePolicy:
+        """The write policy of a run: the cap (`consent`, else `cap`, else config, else the default) and confirmation."""
+        from runner.policy import DEFAULT_MAX_WRITES, WritePolicy
+
+        chosen = next((c for c in (consent.max_writes, cap, config.max_writes(recipe.name)) if c is not None),
+                      DEFAULT_MAX_WRITES)
+        return WritePolicy(allowed=bool(recipe.writes), max_writes=chosen, confirm=consent.confirm,
+                           assume_yes=consent.yes, resend_unknown=consent.resend_unknown)
+
+    def session(self, config: pdconfig.Config, target: Target) -> Session:
+        """Open the PagerDuty session of `target`, or raise a UsageError/ConfigError saying what is missing."""
+        from runner.session import connect, read_token
+
+        settings = config.pagerduty
+        if target.sandbox:
+            return self._sandbox_session(settings)
+        if target.base_url:
+            base_url = pdconfig.check_url(target.base_url, where="--base-url")
+            settings = dataclasses.replace(settings, base_url=base_url)
+        token, source = read_token(settings, self.environ)
+        return connect(settings, token=token, token_source=source, sleep=self.sleep)
+
+    def _sandbox_session(self, settings: pdconfig.PagerDutyConfig) -> Session:
+        import httpx2
+
+        from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN, demo_app
+        from runner.sandbox.demo import DEMO_FROM_EMAIL
+        from runner.session import connect
+
+        app = (self.sandbox_app or demo_app)()
+        settings = dataclasses.replace(settings, from_email=settings.from_email or DEMO_FROM_EMAIL)
+        return connect(settings, token=SANDBOX_TOKEN, token_source="the sandbox", url=SANDBOX_BASE_URL,
+                       transport=httpx2.WSGITransport(app=app), sleep=self.sleep)
+
+    def history(self, config: pdconfig.Config) -> History:
+        """Open the run history the configuration names (migrated, pruned, orphans marked)."""
+        from runner.history import open_history
+
+        return open_history(config.runner.state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
+
+    @contextlib.contextmanager
+    def open(self, config: pdconfig.Config, target: Target, *, history: bool = True,
+             writing: Sequence[Recipe] = ()) -> Iterator[Launch]:
+        """Open the session and history for runs against `target`; close both when the block ends.
+
+        `writing` lists the write recipes about to run: each needs the email
+        of the user it acts as, checked before anything is opened.
+        """
+        for recipe in writing:
+            if recipe.writes and not (config.pagerduty.from_email or target.sandbox):
+                raise UsageError(
+                    f"{recipe.name} writes to PagerDuty, which needs the email of the user acting: "
+                    + (f"set from_email in [pagerduty] of {config.path}" if config.path else
+                       "set from_email in [pagerduty] of a config.toml (none was found: give --config PATH,"
+                       " set $PDRUN_CONFIG, or create ./config.toml)")
+                )
+        session = self.session(config, target)
+        store = None
+        try:
+            store = self.history(config) if history else None
+            yield Launch(self, config, session, store)
+        finally:
+            session.close()
+            if store is not None:
+                store.close()
+
+
+@dataclass
+class Launch:
+    """An open session and history, and runs started on them."""
+
+    launcher: Launcher
+    config: pdconfig.Config
+    session: Session
+    history: History | None
+
+    def run(self, recipe: Recipe, params: Mapping[str, Any], *, policy: WritePolicy, trigger: str = "cli",
+            sinks: Sequence[str] = (), **options: Any) -> RunResult:
+        """Run `recipe` through run_recipe, recorded in this launch's history, delivered to `sinks`."""
+        from runner.run import run_recipe
+        from runner.sinks import SinkContext, bind_sinks
+
+        bound = bind_sinks(sinks, self.config, self.launcher.registry().sinks)
+        return run_recipe(recipe, session=self.session, params=params, policy=policy, trigger=trigger,
+                          history=self.history, sinks=bound, sink_context=SinkContext(self.session,
+                                                                                     self.launcher.environ),
+                          **options)

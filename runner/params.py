@@ -1,0 +1,110 @@
+"""Declared parameters of recipes and sinks: their types, limits and defaults, and how values are checked."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import UsageError
+
+PARAM_TYPES = (str, int, float, bool)
+# PagerDuty's object ids: capital letters and digits (PWCQIH1; newer incident ids are longer).
+PAGERDUTY_ID = r"[A-Z0-9]{2,32}"
+SHAPES = {PAGERDUTY_ID: "a PagerDuty id (capital letters and digits, e.g. PWCQIH1)"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    """One declared parameter: drives CLI options, `pdrun describe`, and config checks.
+
+    `type` defaults to the type of `default` (else `str`). `minimum` and
+    `maximum` bound numbers; `pattern` is a regular expression every string
+    value must match whole (`PAGERDUTY_ID` for object ids). A required `str`
+    may not be blank.
+    """
+
+    name: str
+    type: type | None = None
+    help: str = ""
+    default: Any = None
+    required: bool = False
+    multiple: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"parameter {self.name!r}: name must be a Python identifier")
+        if self.type is None:
+            inferred = type(self.default) if self.default is not None and not self.multiple else str
+            object.__setattr__(self, "type", inferred)
+        if self.type not in PARAM_TYPES:
+            raise TypeError(f"parameter {self.name!r}: type must be one of str, int, float, bool, not {self.type!r}")
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if self.pattern is not None:
+            object.__setattr__(self, "_regex", re.compile(self.pattern))
+        if self.default is not None:
+            try:
+                self.validate(self.default, where=f"parameter {self.name!r} default")
+            except UsageError as exc:
+                raise TypeError(str(exc)) from None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def validate(self, value: Any, *, where: str) -> Any:
+        """Return `value` if it fits this parameter (a tuple for a repeatable one), else raise UsageError."""
+        if self.multiple:
+            if not isinstance(value, (list, tuple)):
+                raise UsageError(f"{where}: expected a list of {self.type.__name__}")
+            return tuple(self._one(item, where) for item in value)
+        return self._one(value, where)
+
+    def _one(self, value: Any, where: str) -> Any:
+        if not _fits(value, self.type):
+            raise UsageError(f"{where}: expected {self.type.__name__}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"{where}: expected a finite number, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise UsageError(f"{where}: expected one of {', '.join(self.choices)}, got {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise UsageError(f"{where}: expected at least {self.minimum:g}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise UsageError(f"{where}: expected at most {self.maximum:g}, got {value!r}")
+        if isinstance(value, str):
+            if self.required and not value.strip():
+                raise UsageError(f"{where}: must not be empty")
+            if self._regex is not None and not self._regex.fullmatch(value):
+                shape = SHAPES.get(self.pattern, f"text matching {self.pattern}")
+                raise UsageError(f"{where}: expected {shape}, got {value!r}")
+        return value
+
+    def empty_default(self) -> Any:
+        return () if self.multiple and self.default is None else self.default
+
+
+def validate_table(params: Iterable[Param], table: Mapping[str, Any], *, source: str, owner: str) -> dict[str, Any]:
+    """Check configured values against declared parameters: known names, right types, within limits."""
+    declared = {p.name: p for p in params}
+    checked = {}
+    for key, value in table.items():
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise UsageError(f"{source}: unknown parameter {key!r} ({owner} takes: {known})")
+        checked[key] = declared[key].validate(value, where=f"{source} {key}")
+    return checked
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)

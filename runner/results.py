@@ -1,0 +1,179 @@
+"""What a run produces: findings about objects, the writes it planned or made, and the run's result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("info", "warning", "error", "critical")
+# What became of a planned write. `unknown`: the request may have reached PagerDuty, but no answer came back.
+ACTION_STATUSES = ("planned", "done", "failed", "skipped", "unknown")
+
+
+def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON has them (repeatable values as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def run_key(account: str, recipe: str, params: Mapping[str, Any]) -> str:
+    """Identify a recipe with its parameters on one account: runs with the same key are compared."""
+    canonical = json.dumps({"account": account, "recipe": recipe, "params": plain_params(params)}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def summarize(findings: Iterable[Finding], resolved: Iterable[Finding]) -> dict[str, int]:
+    """Count findings new and still open since the previous run, and those resolved."""
+    states = [f.state for f in findings]
+    return {"new": states.count("new"), "open": states.count("open"), "resolved": len(list(resolved))}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectRef:
+    """The PagerDuty object a finding is about, with the ids of the teams that own it."""
+
+    type: str
+    id: str
+    summary: str = ""
+    html_url: str | None = None
+    teams: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
+        kind = str(obj.get("type", "")).removesuffix("_reference")
+        summary = obj.get("summary") or obj.get("name") or obj.get("title") or ""
+        teams = (str(obj["id"]),) if kind == "team" else tuple(t["id"] for t in obj.get("teams") or ())
+        return cls(type=kind, id=str(obj["id"]), summary=str(summary), html_url=obj.get("html_url"), teams=teams)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "id": self.id,
+            "summary": self.summary,
+            "html_url": self.html_url,
+            "teams": list(self.teams),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """Something a recipe found, with a fingerprint that is stable across runs."""
+
+    recipe: str
+    rule: str
+    severity: str
+    message: str
+    object: ObjectRef
+    state: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+
+    @property
+    def fingerprint(self) -> str:
+        key = "\0".join((self.recipe, self.rule, self.object.type, self.object.id))
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "object": self.object.to_dict(),
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One write request a recipe planned, and what became of it.
+
+    `changes` is how many PagerDuty objects the request changes (a bulk
+    update changes many), counted by pdrun from the request itself; caps
+    count changes, not requests. A `once` write is one PagerDuty keeps no
+    trace of that pdrun could check: its record in the history is what keeps
+    it from being made twice.
+    """
+
+    method: str
+    path: str
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    status: str = "planned"
+    error: str | None = None
+    changes: int = 1
+    once: bool = False
+
+    @classmethod
+    def plan(cls, method: str, path: str, body: Any, *, headers: Mapping[str, str], once: bool = False) -> Action:
+        """A planned write, with the number of objects it changes counted from the request itself.
+
+        A body holding one list of objects (`{"incidents": [...]}`) changes as
+        many objects as the list holds; any other write changes one.
+        """
+        items = list(body.values())[0] if isinstance(body, dict) and len(body) == 1 else None
+        changes = len(items) if isinstance(items, list) and items else 1
+        return cls(method=method.upper(), path=path, body=body, headers=dict(headers), changes=changes, once=once)
+
+    def key(self, account: str) -> str:
+        """Identify this exact write on one account, so it is never done twice."""
+        canonical = json.dumps([account, self.method, self.path, self.body], sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "status": self.status,
+            "error": self.error,
+            "changes": self.changes,
+            "once": self.once,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """Everything one run of a recipe produced."""
+
+    recipe: str
+    run_id: str
+    account: str
+    key: str
+    status: str
+    dry_run: bool
+    params: Mapping[str, Any]
+    started_at: str
+    finished_at: str
+    findings: tuple[Finding, ...] = ()
+    actions: tuple[Action, ...] = ()
+    api_calls: int = 0
+    error: str | None = None
+    duration_ms: int = field(default=0, compare=False)
+    resolved: tuple[Finding, ...] = ()
+    summary: Mapping[str, int] | None = None
+    # What the recipe raised, when it crashed: the testing kit raises it again; never stored or shown.
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recipe": self.recipe,
+            "run_id": self.run_id,
+            "account": self.account,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "params": plain_params(self.params),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "findings": [f.to_dict() for f in self.findings],
+            "actions": [a.to_dict() for a in self.actions],
+            "resolved": [f.to_dict() for f in self.resolved],
+            "summary": dict(self.summary) if self.summary is not None else None,
+            "stats": {"api_calls": self.api_calls},
+            "error": self.error,
+        }
