@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.results import SEVERITIES, Finding, RunResult
+from runner.results import SEVERITIES, Action, Finding, RunResult
 
 if TYPE_CHECKING:
     from runner.audit import AuditResult
@@ -19,6 +19,10 @@ FORMATS = ("table", "json", "csv", "markdown")
 CSV_COLUMNS = (
     "recipe", "rule", "severity", "object_type", "object_id", "object_name", "url", "team_ids", "message", "state",
 )
+# A run with writes prints one row per write instead.
+ACTION_CSV_COLUMNS = ("recipe", "status", "method", "path", "changes", "write", "error")
+INCIDENT_VERBS = {"resolved": "resolve", "acknowledged": "acknowledge"}
+SHOWN_IDS = 5
 
 
 def write_whole(path: Path, text: str) -> None:
@@ -43,17 +47,60 @@ def render(result: RunResult, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2)
     if fmt == "csv":
-        return _csv([result])
+        return _actions_csv(result) if result.actions else _csv([result])
     if fmt == "markdown":
-        return _markdown(f"pdrun {result.recipe}", [result], _run_line(result))
+        if result.actions and not result.findings:
+            return f"# pdrun {result.recipe}\n\n{_run_line(result)}" + _actions_markdown(result.actions)
+        text = _markdown(f"pdrun {result.recipe}", [result], _run_line(result))
+        return text + _actions_markdown(result.actions) if result.actions else text
     parts = []
     if result.findings or result.resolved:
         parts.append(_findings_table([*result.findings, *result.resolved], remembered=result.summary is not None))
     if result.actions:
-        rows = [(a.status, a.method, a.path, a.error) for a in result.actions]
-        parts.append(table(rows, ("status", "method", "path", "error")))
+        rows = [(a.status, describe_action(a), a.error) for a in result.actions]
+        parts.append(table(rows, ("status", "write", "error")))
     parts.append(_run_line(result))
     return "\n\n".join(parts)
+
+
+def describe_action(action: Action) -> str:
+    """Say what a write does, in words: "resolve 18 incidents: P1, P2, ...", "add a note to incident P1: ..."."""
+    body = action.body if isinstance(action.body, dict) else {}
+    items = body.get("incidents")
+    if action.method == "PUT" and action.path == "/incidents" and isinstance(items, list):
+        return _bulk_incidents(items)
+    target = action.path.strip("/").split("/")
+    if action.method == "POST" and len(target) == 3 and target[0] == "incidents":
+        if target[2] == "notes":
+            return f"add a note to incident {target[1]}: {_quoted((body.get('note') or {}).get('content'))}"
+        if target[2] == "status_updates":
+            return f"post a status update to incident {target[1]}: {_quoted(body.get('message'))}"
+    if action.method == "DELETE":
+        return f"delete {action.path}"
+    changed = f" ({action.changes} objects)" if action.changes > 1 else ""
+    return f"{action.method} {action.path}{changed}"
+
+
+def _bulk_incidents(items: list[Any]) -> str:
+    ids = [str(item.get("id")) for item in items if isinstance(item, dict)]
+    shown = ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    fields = {key for item in items if isinstance(item, dict) for key in item if key not in ("id", "type")}
+    count = f"{len(ids)} incident{'s' if len(ids) != 1 else ''}"
+    values = {json.dumps(item.get(next(iter(fields)), None), sort_keys=True) for item in items} if fields else set()
+    if fields == {"status"} and len(values) == 1:
+        status = items[0]["status"]
+        return f"{INCIDENT_VERBS.get(status, f'set to {status}')} {count}: {shown}"
+    if fields == {"assignments"} and len(values) == 1:
+        assignees = ", ".join(a["assignee"]["id"] for a in items[0]["assignments"])
+        return f"reassign {count} to {assignees}: {shown}"
+    if fields == {"escalation_policy"} and len(values) == 1:
+        return f"hand {count} to escalation policy {items[0]['escalation_policy']['id']}: {shown}"
+    return f"update {', '.join(sorted(fields)) or 'nothing on'} of {count}: {shown}"
+
+
+def _quoted(text: Any, limit: int = 60) -> str:
+    text = " ".join(str(text or "").split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def render_audit(audit: AuditResult, fmt: str) -> str:
@@ -113,6 +160,21 @@ def _csv(sections: Sequence[RunResult]) -> str:
                 )
             )
     return out.getvalue().rstrip("\n")
+
+
+def _actions_csv(result: RunResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ACTION_CSV_COLUMNS)
+    for a in result.actions:
+        writer.writerow((result.recipe, a.status, a.method, a.path, a.changes, describe_action(a), a.error or ""))
+    return out.getvalue().rstrip("\n")
+
+
+def _actions_markdown(actions: Sequence[Action]) -> str:
+    lines = ["", "", "| Status | Write | Error |", "|---|---|---|"]
+    lines += [f"| {a.status} | {_cell(describe_action(a))} | {_cell(a.error or '')} |" for a in actions]
+    return "\n".join(lines)
 
 
 def _markdown(title: str, sections: Sequence[RunResult], line: str) -> str:
