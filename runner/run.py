@@ -100,6 +100,8 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
             else:
                 report = writer.carry_out(ctx.planned, dry_run=dry_run)
                 actions, error, refused = report.actions, report.error, report.refused
+                if traffic.refused:  # from a recipe's `already_done` check, while the plan was carried out
+                    error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {', '.join(traffic.refused)}"
         except PdrunError as exc:
             error = str(exc)
         except Exception as exc:  # a recipe bug ends this run, never the process

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from runner.history import History, default_url
 from runner.sandbox.demo import DEMO_INCIDENT_ID
 
@@ -150,3 +152,87 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     runs = History(url).list_runs(limit=1000)
     assert len(runs) == 120 and {r["status"] for r in runs} == {"findings"}
     assert sorted(r["id"] for r in runs) == sorted(f"{w}-{n}" for w in "ab" for n in range(60))
+
+
+def test_an_interrupted_run_shows_the_writes_it_recorded(tmp_path):
+    from runner.results import Action
+
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+    history.start(run_id="cut", account="a", key="k", recipe="incident-note", params={}, trigger="cli",
+                  schedule=None, started_at="2026-01-01T00:00:00.000Z")
+    for seq, status in enumerate(("done", "sending")):
+        action = Action(method="POST", path=f"/incidents/P{seq}/notes", body={"note": {"content": "x"}})
+        history.action_sending("cut", seq, action, key=action.key("a"))
+        if status == "done":
+            history.action_finished("cut", seq, Action(**{**action.to_dict(), "status": "done"}))
+    history.interrupt(["cut"], at="2026-01-01T00:01:00.000Z")
+    [run] = history.list_runs()
+    assert (run["status"], run["actions"]) == ("interrupted", 2)
+    shown = history.find_run("cut")
+    assert [(a["path"], a["status"]) for a in shown["actions"]] == [("/incidents/P0/notes", "done"),
+                                                                   ("/incidents/P1/notes", "sending")]
+
+
+def test_the_schema_head_is_alembics(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from runner.history.migrate import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_history_from_before_migrations_is_upgraded_in_place(tmp_path):
+    """The first histories were made by create_all, with a pdrun_meta table: they keep their runs and writes."""
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(OLD_SCHEMA)
+    history = History(f"sqlite:///{db}")
+    assert history.migrated == ("0001", "0002")
+    assert [r["id"] for r in history.list_runs()] == ["old-run"]
+    claim = history.claim_of("k1")
+    assert claim is not None and (claim.run_id, claim.status) == ("old-run", "done")
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "pdrun_meta" not in tables and "claims" in tables
+
+
+def test_a_history_newer_than_this_pdrun_is_refused(tmp_path):
+    import sqlite3
+
+    from runner.errors import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    History(url).close()
+    with sqlite3.connect(tmp_path / "h.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(ConfigError, match="schema revision 9999, newer than this pdrun knows"):
+        History(url)
+
+
+OLD_SCHEMA = """
+CREATE TABLE pdrun_meta (key VARCHAR(50) PRIMARY KEY, value VARCHAR(200) NOT NULL);
+CREATE TABLE runs (id VARCHAR(32) PRIMARY KEY, recipe VARCHAR(200) NOT NULL, account VARCHAR(255) NOT NULL,
+    params JSON NOT NULL, run_key VARCHAR(16) NOT NULL, "trigger" VARCHAR(20) NOT NULL, schedule VARCHAR(200),
+    started_at VARCHAR(32) NOT NULL, finished_at VARCHAR(32), status VARCHAR(20) NOT NULL, error TEXT,
+    api_calls INTEGER NOT NULL, findings INTEGER NOT NULL, new INTEGER NOT NULL, resolved INTEGER NOT NULL,
+    actions INTEGER NOT NULL, result JSON, sink_errors JSON, host VARCHAR(255), pid INTEGER);
+CREATE TABLE findings (run_key VARCHAR(16) NOT NULL, fingerprint VARCHAR(16) NOT NULL, recipe VARCHAR(200) NOT NULL,
+    rule VARCHAR(200) NOT NULL, severity VARCHAR(20) NOT NULL, message TEXT NOT NULL, object JSON NOT NULL,
+    first_seen VARCHAR(32) NOT NULL, last_seen VARCHAR(32) NOT NULL, resolved_at VARCHAR(32),
+    PRIMARY KEY (run_key, fingerprint));
+CREATE TABLE actions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id VARCHAR(32) NOT NULL REFERENCES runs (id)
+    ON DELETE CASCADE, seq INTEGER NOT NULL, "key" VARCHAR(24) NOT NULL, method VARCHAR(10) NOT NULL,
+    path TEXT NOT NULL, headers JSON, body JSON, changes INTEGER NOT NULL, once BOOLEAN NOT NULL,
+    status VARCHAR(20) NOT NULL, error TEXT, UNIQUE (run_id, seq));
+INSERT INTO runs VALUES ('old-run', 'status-update', 'a', '{}', 'rk', 'cli', NULL, '2099-01-01T00:00:00.000Z',
+    '2099-01-01T00:00:01.000Z', 'ok', NULL, 2, 0, 0, 0, 1, NULL, NULL, 'h', 1);
+INSERT INTO actions (run_id, seq, "key", method, path, headers, body, changes, once, status)
+    VALUES ('old-run', 0, 'k1', 'POST', '/incidents/P1/status_updates', '{}', '{}', 1, 1, 'done');
+INSERT INTO findings VALUES ('rk', 'fp', 'r', 'r', 'info', 'm', '{"type": "service", "id": "P1"}',
+    '2099-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000Z', NULL);
+"""

@@ -114,3 +114,13 @@ def test_http_base_url_is_reached_through_a_transport():
     session = Launcher(environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"}).session(config, Target())
     assert session.url == "http://127.0.0.1:9"
     assert session._client.url == "https://127.0.0.1:9"
+
+
+def test_a_5xx_is_retried_within_seconds_even_when_the_rate_window_resets_later(pd_sandbox):
+    """Under a rate limit every response carries ratelimit-reset; a 5xx still backs off by seconds, not a window."""
+    faults = Faults(pd_sandbox, *[(503, {"ratelimit-limit": "960", "ratelimit-remaining": "900",
+                                         "ratelimit-reset": "58"})] * 3)
+    sleeps: list[float] = []
+    session = session_for(faults, sleeps=sleeps, retries=4)
+    assert session.get("services")
+    assert len(sleeps) == 3 and all(0 < s <= 4 for s in sleeps) and sum(sleeps) <= 8

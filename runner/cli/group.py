@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,25 @@ from runner.plugins import DISABLE_ENV
 
 class PdrunGroup(click.Group):
     """Commands registered through `pdrun_commands`, then recipes; errors end in one line and an exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run the command line; a usage error is one line on stderr and exit 2, as pdrun's own errors are."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"pdrun: error: {exc.format_message()}{where}", err=True)
+            result = exc.exit_code
+        except click.ClickException as exc:
+            click.echo(f"pdrun: error: {exc.format_message()}", err=True)
+            result = exc.exit_code
+        except click.Abort:
+            click.echo("pdrun: interrupted", err=True)
+            result = EXIT_INTERRUPTED
+        code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

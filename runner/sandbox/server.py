@@ -45,6 +45,8 @@ class _RequestHandler(WSGIRequestHandler):
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ[CAN_DROP] = self._drop
+        if self.headers.get("content-type") is None:  # wsgiref says text/plain where the client said nothing
+            environ.pop("CONTENT_TYPE", None)
         return environ
 
     def _drop(self) -> None:
