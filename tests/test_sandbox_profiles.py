@@ -10,6 +10,7 @@ import pytest
 
 from docs import code_blocks
 from runner.sandbox import demo_account, load_profile
+from runner.sandbox.clock import stopped
 from runner.sandbox.demo import demo_description
 from runner.sandbox.large import large_account
 
@@ -40,7 +41,7 @@ def test_the_documented_format_builds_an_account(tmp_path):
 
 
 def test_the_example_file_reproduces_its_case():
-    account = load_profile(str(EXAMPLE))
+    account = load_profile(str(EXAMPLE), clock=stopped)
     assert account.now == NOW
     (schedule,) = account.schedules.values()
     assert [o["user"]["summary"] for o in account.overrides[schedule["id"]]] == ["Kim Park"]
