@@ -115,10 +115,10 @@ KNOWN_SPEC_BUGS = (
         ),
     ),
     KnownSpecBug(
-        "Reassigning incidents in bulk sends each assignee reference's id and type, as the spec's own "
+        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, as the spec's own "
         "PUT /incidents example does; the schema marks them read-only.",
-        request=r"PUT /incidents",
-        field=r"incidents/\d+/assignments/\d+/assignee/(id|type)",
+        request=r"PUT /incidents(/\w+)?",
+        field=r"incidents?(/\d+)?/assignments/\d+/assignee/(id|type)",
         values=None,
         side="request",
     ),
