@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from runner.sandbox.account import Account
 from runner.sandbox.objects import KINDS, Obj, kind_of, parse_time, timestamp
@@ -16,6 +16,7 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_OFFSET_PLUS_LIMIT = 10_000
 
+T = TypeVar("T")
 Result = tuple[int, Obj | None]
 Handler = Callable[[Account, "Request"], Result]
 Filters = Mapping[str, Callable[[Obj], Iterable[str]]]
@@ -56,6 +57,14 @@ def not_found() -> ApiError:
 def access_denied() -> ApiError:
     """Return PagerDuty's 403 for a user who may not see or change an object."""
     return ApiError(403, 2010, "Access Denied")
+
+
+def applying(change: Callable[[], T]) -> T:
+    """Make a change, answering PagerDuty's 400 for one the account refuses (ValueError) or an unknown reference."""
+    try:
+        return change()
+    except (ValueError, KeyError) as exc:
+        raise invalid_input(str(exc).strip("'\"")) from None
 
 
 def method_not_allowed() -> ApiError:

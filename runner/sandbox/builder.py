@@ -10,9 +10,9 @@ table and the key.
 from __future__ import annotations
 
 import re
-import time as clocks
 from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from runner.sandbox.account import Account
@@ -49,7 +49,7 @@ def build_account(
     *,
     source: str,
     now: datetime | None = None,
-    clock: Ticks = clocks.monotonic,
+    clock: Ticks = monotonic,
     subdomain: str | None = None,
 ) -> Account:
     """Build the account a description describes, as it stands at `now` (default: its own, or the current time).

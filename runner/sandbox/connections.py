@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from runner.sandbox.access import check_write, find
 from runner.sandbox.account import Account
-from runner.sandbox.api import Request, Result, filtered, including, invalid_input, paginate
+from runner.sandbox.api import Handler, Request, Result, applying, filtered, including, invalid_input, paginate
 from runner.sandbox.resources import NAME_ORDERS, index
 
 EXTENSION_INCLUDES = {"extension_objects": ("extension_objects",)}
-
-
-def _changing(change: Callable[[], Any]) -> Any:
-    """Make a change, answering PagerDuty's 400 for one the account refuses or an unknown reference."""
-    try:
-        return change()
-    except (ValueError, KeyError) as exc:
-        raise invalid_input(str(exc).strip("'\"")) from None
 
 
 # Webhook subscriptions
@@ -45,7 +34,7 @@ def create_webhook_subscription(account: Account, request: Request) -> Result:
     delivery = body.get("delivery_method")
     if not isinstance(delivery, dict) or not isinstance(delivery.get("url"), str):
         raise invalid_input("A webhook subscription needs a delivery_method with a url.")
-    subscription = _changing(
+    subscription = applying(
         lambda: account.add_webhook_subscription(
             delivery["url"],
             filter=body.get("filter"),
@@ -75,12 +64,20 @@ def update_webhook_subscription(account: Account, request: Request) -> Result:
     return 200, {"webhook_subscription": subscription}
 
 
-def delete_webhook_subscription(account: Account, request: Request) -> Result:
-    """Delete a webhook subscription."""
-    subscription = find(account, "webhook_subscriptions", request)
-    check_write(account, request, "configure")
-    del account.webhook_subscriptions[subscription["id"]]
-    return 204, None
+def _deleting(collection: str, what: str) -> Handler:
+    """Return a handler deleting an object of `collection` that no team owns."""
+
+    def handler(account: Account, request: Request) -> Result:
+        obj = find(account, collection, request)
+        check_write(account, request, "configure")
+        del getattr(account, collection)[obj["id"]]
+        return 204, None
+
+    handler.__doc__ = f"Delete {what}."
+    return handler
+
+
+delete_webhook_subscription = _deleting("webhook_subscriptions", "a webhook subscription")
 
 
 # Extensions
@@ -117,18 +114,13 @@ def create_extension(account: Account, request: Request) -> Result:
         raise invalid_input("An extension needs a name, an extension_schema and extension_objects.") from None
     owned = [team["id"] for s in services if s in account.services for team in account.services[s]["teams"]]
     check_write(account, request, "configure", owned or None)
-    extension = _changing(
+    extension = applying(
         lambda: account.add_extension(name, services=services, endpoint_url=body.get("endpoint_url", ""), schema=schema),
     )
     return 201, {"extension": extension}
 
 
-def delete_extension(account: Account, request: Request) -> Result:
-    """Delete an extension."""
-    extension = find(account, "extensions", request)
-    check_write(account, request, "configure")
-    del account.extensions[extension["id"]]
-    return 204, None
+delete_extension = _deleting("extensions", "an extension")
 
 
 # Event orchestrations and rulesets
@@ -158,7 +150,7 @@ def create_event_orchestration(account: Account, request: Request) -> Result:
         raise invalid_input("Name must be a non-empty string.")
     team_id = team.get("id") if isinstance(team, dict) else None
     check_write(account, request, "configure", [team_id] if team_id else None)
-    orchestration = _changing(
+    orchestration = applying(
         lambda: account.add_event_orchestration(name, team=team_id, description=body.get("description", "")),
     )
     return 201, {"orchestration": orchestration}

@@ -7,7 +7,7 @@ from typing import Any
 
 from runner.sandbox.access import check_write, find, owners, requester, visible
 from runner.sandbox.account import Account
-from runner.sandbox.api import Request, Result, filtered, ids, including, invalid_input, paginate
+from runner.sandbox.api import Request, Result, applying, filtered, ids, including, invalid_input, paginate
 from runner.sandbox.objects import Obj, parse_time, timestamp
 
 WINDOW_FILTERS = ("past", "future", "ongoing", "open", "all")
@@ -53,10 +53,7 @@ def create_maintenance_window(account: Account, request: Request) -> Result:
     user = requester(account, request)
     fields = _fields(account, request)
     check_write(account, request, "configure", _owning(account, fields["services"]))
-    try:
-        window = account.add_maintenance_window(by=user, **fields)
-    except ValueError as exc:
-        raise invalid_input(str(exc)) from None
+    window = applying(lambda: account.add_maintenance_window(by=user, **fields))
     return 201, {"maintenance_window": window}
 
 
@@ -66,10 +63,7 @@ def update_maintenance_window(account: Account, request: Request) -> Result:
     check_write(account, request, "configure", owners(window))
     fields = _fields(account, request, window)
     check_write(account, request, "configure", _owning(account, fields["services"]))
-    try:
-        account.update_maintenance_window(window, **fields)
-    except ValueError as exc:
-        raise invalid_input(str(exc)) from None
+    applying(lambda: account.update_maintenance_window(window, **fields))
     return 200, {"maintenance_window": window}
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from runner.sandbox.access import check_write, find
 from runner.sandbox.account import Account
-from runner.sandbox.api import ApiError, Request, Result, including, invalid_input, not_found, paginate
+from runner.sandbox.api import ApiError, Request, applying, Result, including, invalid_input, not_found, paginate
 from runner.sandbox.audit_records import cursor_page, window
 from runner.sandbox.objects import Obj
 from runner.sandbox.people import CONTACT_METHOD_TYPES, USER_FIELDS
@@ -38,7 +37,7 @@ def update_user(account: Account, request: Request) -> Result:
         raise invalid_input("User fields must be strings.")
     if "role" in changes or request.user_id != user["id"]:
         check_write(account, request, "users")
-    _apply(lambda: account.update_user(user, changes))
+    applying(lambda: account.update_user(user, changes))
     return 200, {"user": user}
 
 
@@ -91,10 +90,7 @@ def update_contact_method(account: Account, request: Request) -> Result:
 
 def delete_contact_method(account: Account, request: Request) -> Result:
     """Delete a contact method, and the notification rules that use it."""
-    method = _nested(account, request, "contact_methods", "contact_method_id")
-    check_write(account, request, "users", own=request.params["id"])
-    account.delete_contact_method(request.params["id"], method)
-    return 204, None
+    return _delete_nested(account, request, "contact_methods", "contact_method_id", account.delete_contact_method)
 
 
 def list_notification_rules(account: Account, request: Request) -> Result:
@@ -116,7 +112,7 @@ def create_notification_rule(account: Account, request: Request) -> Result:
     method, delay = body.get("contact_method"), body.get("start_delay_in_minutes")
     if not isinstance(method, dict) or not isinstance(delay, int) or isinstance(delay, bool) or delay < 0:
         raise invalid_input("A notification rule needs a contact_method and a start_delay_in_minutes of 0 or more.")
-    rule = _apply(
+    rule = applying(
         lambda: account.add_notification_rule(
             user, method.get("id", ""), urgency=body.get("urgency", "high"), start_delay_in_minutes=delay
         )
@@ -126,10 +122,7 @@ def create_notification_rule(account: Account, request: Request) -> Result:
 
 def delete_notification_rule(account: Account, request: Request) -> Result:
     """Delete a notification rule of a user."""
-    rule = _nested(account, request, "notification_rules", "notification_rule_id")
-    check_write(account, request, "users", own=request.params["id"])
-    account.delete_notification_rule(request.params["id"], rule)
-    return 204, None
+    return _delete_nested(account, request, "notification_rules", "notification_rule_id", account.delete_notification_rule)
 
 
 def list_user_audit_records(account: Account, request: Request) -> Result:
@@ -163,9 +156,11 @@ def _nested(account: Account, request: Request, collection: str, key: str) -> Ob
     return getattr(account, collection)[wanted]
 
 
-def _apply(change: Callable[[], Any]) -> Any:
-    """Make a change, answering PagerDuty's 400 for one the account refuses (ValueError) or an unknown reference."""
-    try:
-        return change()
-    except (ValueError, KeyError) as exc:
-        raise invalid_input(str(exc).strip("'\"")) from None
+def _delete_nested(
+    account: Account, request: Request, collection: str, key: str, delete: Callable[[str, Obj], None]
+) -> Result:
+    """Delete the user's contact method or notification rule the path names, if the requester may."""
+    nested = _nested(account, request, collection, key)
+    check_write(account, request, "users", own=request.params["id"])
+    delete(request.params["id"], nested)
+    return 204, None
