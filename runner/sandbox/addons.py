@@ -137,8 +137,8 @@ class Addons(Store):
 
     def add_ruleset(self, name: str, *, team: Obj | str | None = None, default: bool = False) -> Obj:
         """Create a ruleset (a legacy global event rules set); the `default` one takes events no other does."""
-        ruleset_id = secret("ruleset", str(self._next("ruleset")))
-        ruleset_id = "-".join((ruleset_id[:8], ruleset_id[8:12], ruleset_id[12:16], ruleset_id[16:20], ruleset_id[20:32]))
+        key = secret("ruleset", str(self._next("ruleset")))
+        ruleset_id = "-".join((key[:8], key[8:12], key[12:16], key[16:20], key[20:32]))  # rulesets have UUIDs
         moment = timestamp(self.now)
         ruleset: Obj = {
             "id": ruleset_id,

@@ -16,7 +16,9 @@ ALERT_ORDERS = {"created_at": False, "created_at:asc": False, "created_at:desc":
 
 
 def list_alerts(account: Account, request: Request) -> Result:
-    """List an incident's alerts (alert_key, statuses[] triggered or resolved, sort_by created_at, include[] services, incidents, first_trigger_log_entries)."""
+    """List an incident's alerts (alert_key, statuses[] triggered or resolved, sort_by created_at, include[] services,
+    incidents, first_trigger_log_entries).
+    """
     incident = find(account, "incidents", request)
     check_choices(request, {"statuses[]": ("triggered", "resolved")})
     order = request.value("sort_by") or "created_at"

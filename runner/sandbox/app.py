@@ -100,7 +100,8 @@ class SandboxApp:
         if allowed:
             headers["allow"] = ", ".join(allowed)
         with self._log_lock:
-            self.exchanges.append(_exchange(request, status, headers, payload, "drop" if drop else _fault_name(verdict)))
+            fault = "drop" if drop else _fault_name(verdict)
+            self.exchanges.append(_exchange(request, status, headers, payload, fault))
         if drop:
             drop()
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))

@@ -68,7 +68,8 @@ def cursor_page(request: Request, records: list[Obj]) -> Obj:
         raise invalid_input("Limit must be positive.")
     offset = _decode(request.value("cursor"))
     more = offset + limit < len(records)
-    return {"records": records[offset : offset + limit], "limit": limit, "next_cursor": _encode(offset + limit) if more else None}
+    next_cursor = _encode(offset + limit) if more else None
+    return {"records": records[offset : offset + limit], "limit": limit, "next_cursor": next_cursor}
 
 
 def _by_actor(request: Request) -> Callable[[Obj], bool]:

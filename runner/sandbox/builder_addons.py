@@ -1,4 +1,4 @@
-"""Profile sections for what surrounds the account's core: licenses, maintenance windows, webhooks, extensions, orchestrations."""
+"""Profile sections around the account's core: licenses, maintenance windows, webhooks, extensions, orchestrations."""
 
 from __future__ import annotations
 

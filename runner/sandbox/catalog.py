@@ -185,7 +185,8 @@ class Catalog(OnCall):
         """Return whether a maintenance window holds `service` at `at`."""
         moment = timestamp(at)
         return any(
-            window["start_time"] <= moment < window["end_time"] and service["id"] in {s["id"] for s in window["services"]}
+            window["start_time"] <= moment < window["end_time"]
+            and service["id"] in {held["id"] for held in window["services"]}
             for window in self.maintenance_windows.values()
         )
 

@@ -1,4 +1,4 @@
-"""REST handlers for what the account connects to and routes by: webhooks, extensions, orchestrations, rulesets, priorities."""
+"""REST handlers for what the account connects to and routes by: webhooks, extensions, orchestrations, rulesets."""
 
 from __future__ import annotations
 
@@ -114,9 +114,8 @@ def create_extension(account: Account, request: Request) -> Result:
         raise invalid_input("An extension needs a name, an extension_schema and extension_objects.") from None
     owned = [team["id"] for s in services if s in account.services for team in account.services[s]["teams"]]
     check_write(account, request, "configure", owned or None)
-    extension = applying(
-        lambda: account.add_extension(name, services=services, endpoint_url=body.get("endpoint_url", ""), schema=schema),
-    )
+    url = body.get("endpoint_url", "")
+    extension = applying(lambda: account.add_extension(name, services=services, endpoint_url=url, schema=schema))
     return 201, {"extension": extension}
 
 

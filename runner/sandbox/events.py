@@ -16,7 +16,9 @@ SEVERITIES = ("critical", "error", "warning", "info")
 
 
 def enqueue(account: Account, request: Request) -> Result:
-    """Accept an Events API v2 event (events host, authenticated by its routing_key); services in maintenance open no incident."""
+    """Accept an Events API v2 event (events host, authenticated by its routing_key); services in maintenance open no
+    incident.
+    """
     try:
         event = json.loads(request.body)
     except ValueError:

@@ -229,7 +229,9 @@ def list_incident_log_entries(account: Account, request: Request) -> Result:
 
 
 def list_log_entries(account: Account, request: Request) -> Result:
-    """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[] incidents, services, teams, channels)."""
+    """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[] incidents,
+    services, teams, channels).
+    """
     entries = account.ordered("log_entries", key=lambda entry: entry["created_at"], newest_first=True)
     return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
 

@@ -13,6 +13,9 @@ LICENSES = (
 )
 
 
+_COUNTS = ("current_value", "allocations_available")
+
+
 class Licensing(Store):
     """The licenses of an account and their allocations to users."""
 
@@ -31,7 +34,7 @@ class Licensing(Store):
         license_["current_value"] += 1
         if license_["allocations_available"] is not None:
             license_["allocations_available"] -= 1
-        static = {key: value for key, value in license_.items() if key not in ("current_value", "allocations_available")}
+        static = {key: value for key, value in license_.items() if key not in _COUNTS}
         self.license_allocations[user["id"]] = {
             "user": reference(user),
             "license": static,

@@ -15,7 +15,9 @@ WINDOW_INCLUDES = {"teams": ("teams",), "services": ("services",), "users": ("cr
 
 
 def list_maintenance_windows(account: Account, request: Request) -> Result:
-    """List maintenance windows (filter past, future, ongoing, open or all; query, team_ids[], service_ids[], include[] teams, services, users)."""
+    """List maintenance windows (filter past, future, ongoing, open or all; query, team_ids[], service_ids[], include[]
+    teams, services, users).
+    """
     when = request.value("filter") or "all"
     if when not in WINDOW_FILTERS:
         raise invalid_input(f"Filter must be one of {', '.join(WINDOW_FILTERS)}.")

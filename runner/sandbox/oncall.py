@@ -191,7 +191,8 @@ class OnCall(People):
         self._changed(policy, {**changes, "summary": changes.get("name", policy["name"])})
         if rules is not None:
             for schedule in self.schedules.values():
-                schedule["escalation_policies"] = [p for p in schedule["escalation_policies"] if p["id"] != policy["id"]]
+                used_by = schedule["escalation_policies"]
+                schedule["escalation_policies"] = [ref for ref in used_by if ref["id"] != policy["id"]]
             policy["escalation_rules"] = []
             for targets, delay in rules:
                 self.add_escalation_rule(policy, targets, delay_in_minutes=delay)

@@ -212,7 +212,9 @@ def _pagerduty_message(error: ValueError) -> str:
 
 
 def update_escalation_policy(account: Account, request: Request) -> Result:
-    """Update an escalation policy's name, description, num_loops, teams or rules (escalation_delay_in_minutes, targets)."""
+    """Update an escalation policy's name, description, num_loops, teams or rules (escalation_delay_in_minutes,
+    targets).
+    """
     policy = find(account, "escalation_policies", request)
     check_write(account, request, "configure", owners(policy))
     body = request.json_object("escalation_policy")

@@ -67,7 +67,9 @@ def show_schedule(account: Account, request: Request) -> Result:
 
 
 def update_schedule(account: Account, request: Request) -> Result:
-    """Update a schedule's name, description, time zone or layers (each: start, end, rotation_virtual_start, rotation_turn_length_seconds, users, restrictions)."""
+    """Update a schedule's name, description, time zone or layers (each: start, end, rotation_virtual_start,
+    rotation_turn_length_seconds, users, restrictions).
+    """
     schedule = find(account, "schedules", request)
     check_write(account, request, "configure", owners(schedule))
     body = request.json_object("schedule")
@@ -130,7 +132,9 @@ def list_overrides(account: Account, request: Request) -> Result:
     kept = [
         override
         for override in account.overrides[schedule["id"]]
-        if override["start"] < last and override["end"] > first and (not request.flag("editable") or override["end"] > now)
+        if override["start"] < last
+        and override["end"] > first
+        and (not request.flag("editable") or override["end"] > now)
     ]
     if not request.flag("overflow"):
         kept = [o | {"start": max(o["start"], first), "end": min(o["end"], last)} for o in kept]
@@ -181,7 +185,9 @@ def list_schedule_users(account: Account, request: Request) -> Result:
 
 
 def list_oncalls(account: Account, request: Request) -> Result:
-    """List who is on call at each level of each escalation policy between since and until (default: now; at most 90 days), overrides included; filters user_ids[], escalation_policy_ids[], schedule_ids[], earliest."""
+    """List who is on call at each level of each escalation policy between since and until (default: now; at most 90
+    days), overrides included; filters user_ids[], escalation_policy_ids[], schedule_ids[], earliest.
+    """
     since = request.time("since") or account.now
     until = request.time("until") or since
     if until < since:

@@ -42,7 +42,9 @@ def update_user(account: Account, request: Request) -> Result:
 
 
 def delete_user(account: Account, request: Request) -> Result:
-    """Delete a user: they leave their teams, schedules and escalation rules (403 for the owner, or with open incidents)."""
+    """Delete a user: they leave their teams, schedules and escalation rules (403 for the owner, or with open
+    incidents).
+    """
     user = find(account, "users", request)
     check_write(account, request, "users")
     try:
@@ -66,7 +68,8 @@ def create_contact_method(account: Account, request: Request) -> Result:
     kind = CONTACT_METHOD_KINDS.get(body.get("type"))
     address, label = body.get("address"), body.get("label")
     if kind is None or not isinstance(address, str) or not address or not isinstance(label, str) or not label:
-        raise invalid_input(f"A contact method needs a type ({', '.join(CONTACT_METHOD_KINDS)}), an address and a label.")
+        kinds = ", ".join(CONTACT_METHOD_KINDS)
+        raise invalid_input(f"A contact method needs a type ({kinds}), an address and a label.")
     if any(account.contact_methods[ref["id"]]["address"] == address for ref in user["contact_methods"]):
         raise invalid_input("User Contact method must be unique")
     return 201, {"contact_method": account.add_contact_method(user, kind, address=address, label=label)}
@@ -122,7 +125,8 @@ def create_notification_rule(account: Account, request: Request) -> Result:
 
 def delete_notification_rule(account: Account, request: Request) -> Result:
     """Delete a notification rule of a user."""
-    return _delete_nested(account, request, "notification_rules", "notification_rule_id", account.delete_notification_rule)
+    delete = account.delete_notification_rule
+    return _delete_nested(account, request, "notification_rules", "notification_rule_id", delete)
 
 
 def list_user_audit_records(account: Account, request: Request) -> Result:
