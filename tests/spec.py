@@ -80,7 +80,7 @@ KNOWN_SPEC_BUGS = (
     KnownSpecBug(
         "include[] replaces references with the full objects, whose type drops `_reference` (team, "
         "events_api_v2_inbound_integration, phone_contact_method...); the spec only allows the references there.",
-        request=r"GET /(services|users|escalation_policies|incidents|oncalls|teams/\w+/members|log_entries)(/\w+)*",
+        request=r"GET /(services|users|escalation_policies|incidents|oncalls|teams/\w+/members|log_entries|maintenance_windows)(/\w+)*",
         field=r"\w+(/\d+)?/.+",
         values=(
             "team",
@@ -111,23 +111,41 @@ KNOWN_SPEC_BUGS = (
             "acknowledge_log_entry",
             "resolve_log_entry",
             "annotate_log_entry",
+            "notify_log_entry",
         ),
     ),
     KnownSpecBug(
-        "Reassigning incidents in bulk sends each assignee reference's id and type, as the spec's own "
+        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, as the spec's own "
         "PUT /incidents example does; the schema marks them read-only.",
-        request=r"PUT /incidents",
-        field=r"incidents/\d+/assignments/\d+/assignee/(id|type)",
+        request=r"PUT /incidents(/\w+)?",
+        field=r"incidents?(/\d+)?/assignments/\d+/assignee/(id|type)",
         values=None,
         side="request",
     ),
     KnownSpecBug(
-        "Creating or updating a service requires its type and its escalation policy reference (id, type), "
-        "which the spec also marks read-only, so a valid request is refused as writing read-only properties.",
-        request=r"(POST|PUT) /services(/\w+)?",
-        field=r"service/(type|escalation_policy/id|escalation_policy/type)",
+        "Creating or updating an object requires its type and names other objects by reference (id, type): "
+        "a service its escalation policy, a policy its targets, a layer its users, an override its user... "
+        "The spec marks every type and every reference's id read-only, so valid requests are refused as "
+        "writing read-only properties.",
+        request=r"(POST|PUT) /(services|users|escalation_policies|schedules|maintenance_windows|extensions)(/.+)?",
+        field=r"\w+(/\w+)*/(type|id)",
         values=None,
         side="request",
+    ),
+    KnownSpecBug(
+        "A contact method can never match the request schema: its oneOf lists PhoneContactMethod twice (for phone "
+        "and for sms), so a phone or sms contact method matches two alternatives, and the type every contact "
+        "method must send is read-only in their shared base.",
+        request=r"(POST|PUT) /users/\w+/contact_methods(/\w+)?",
+        field=r"contact_method",
+        values=None,
+        side="request",
+    ),
+    KnownSpecBug(
+        "GET /schedules/{id}/overrides documents its answer under 201, though PagerDuty answers a read with 200.",
+        request=r"GET /schedules/\w+/overrides",
+        field=r"",
+        values=None,
     ),
 )
 

@@ -6,9 +6,9 @@ import json
 import math
 
 import pytest
+from demo_expectations import DEMO_PLANTED
 
 from runner.report import CSV_COLUMNS
-from runner.sandbox.demo import DEMO_PLANTED
 
 
 def audit_json(invoke, *args):

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 import httpx2
 import pytest
 
+from demo_expectations import DEMO_PLANTED
 from docs import sandbox_doc
 from runner.sandbox import (
-    DEMO_PLANTED,
     SANDBOX_BASE_URL,
     SANDBOX_TOKEN,
     SandboxApp,

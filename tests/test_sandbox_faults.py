@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import httpx2
 import pytest
+from sessions import sandbox_session
 
 from runner.config import PagerDutyConfig
 from runner.sandbox import (
@@ -19,7 +20,7 @@ from runner.sandbox import (
     demo_account,
 )
 from runner.sandbox.demo import DEMO_FROM_EMAIL, DEMO_INCIDENT_ID, DEMO_USER_TOKEN
-from sessions import sandbox_session
+from runner.sandbox.locks import ReadWriteLock
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)
 
@@ -75,6 +76,48 @@ def test_the_rate_limit_is_a_budget_per_token_per_minute(app):
     assert (still.status_code, still.headers["ratelimit-reset"]) == (429, "15")
     assert (renewed.status_code, renewed.headers["ratelimit-remaining"]) == (200, "59")
     assert Counter(e.fault for e in app.exchanges) == {None: 62, "rate_limit": 2}
+
+
+def test_the_rate_limit_window_is_fixed_from_a_tokens_first_request(app):
+    """Not sliding: the budget renews whole 60 s after the window's first request, however late the rest came."""
+    clock = FakeClock()
+    app.faults = Faults(rate_limit=3, clock=clock)
+    with connect(app) as client:
+        first = client.get("/abilities")
+        clock.advance(50)
+        late = [client.get("/abilities").status_code for _ in range(3)]
+        clock.advance(10)
+        renewed = [client.get("/abilities") for _ in range(3)]
+    assert first.headers["ratelimit-reset"] == "60" and late == [200, 200, 429]
+    assert [r.status_code for r in renewed] == [200] * 3
+    assert renewed[0].headers["ratelimit-remaining"] == "2" and renewed[0].headers["ratelimit-reset"] == "60"
+
+
+def test_a_write_waits_for_the_reads_under_way():
+    lock = ReadWriteLock()
+    events: list[str] = []
+    reading = threading.Event()
+    release = threading.Event()
+
+    def reader() -> None:
+        with lock.reading():
+            reading.set()
+            release.wait(timeout=10)
+            events.append("read done")
+
+    def writer() -> None:
+        reading.wait(timeout=10)
+        with lock.writing():
+            events.append("write")
+
+    threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    reading.wait(timeout=10)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert events == ["read done", "write"]
 
 
 def test_pdrun_waits_out_the_rate_limit(app):

@@ -10,6 +10,7 @@ import pytest
 
 from docs import code_blocks
 from runner.sandbox import demo_account, load_profile
+from runner.sandbox.clock import stopped
 from runner.sandbox.demo import demo_description
 from runner.sandbox.large import large_account
 
@@ -37,10 +38,23 @@ def test_the_documented_format_builds_an_account(tmp_path):
     assert [len(schedule["schedule_layers"]), len(account.overrides[schedule["id"]])] == [1, 1]
     (incident,) = account.incidents.values()
     assert incident["status"] == "acknowledged" and account.user_tokens == {"kim-token": next(iter(account.users))}
+    kim, lee = account.users.values()
+    assert (kim["role"], lee["invitation_sent"], kim["html_url"]) == ("owner", True, f"https://acme.pagerduty.com/users/{kim['id']}")
+    assert {license["name"]: license["allocations_available"] for license in account.licenses.values()} == {
+        "Full User": 8,
+        "Stakeholder": 2,
+    }
+    (window,) = account.maintenance_windows.values()
+    (webhook,) = account.webhook_subscriptions.values()
+    (extension,) = account.extensions.values()
+    (orchestration,) = account.event_orchestrations.values()
+    assert window["services"][0]["summary"] == "Edge" and webhook["filter"]["type"] == "team_reference"
+    assert extension["extension_schema"]["summary"] == "Slack V2" and orchestration["team"]["type"] == "team_reference"
+    assert len(account.priorities) == 5 and [r["type"] for r in account.rulesets.values()] == ["default_global"]
 
 
 def test_the_example_file_reproduces_its_case():
-    account = load_profile(str(EXAMPLE))
+    account = load_profile(str(EXAMPLE), clock=stopped)
     assert account.now == NOW
     (schedule,) = account.schedules.values()
     assert [o["user"]["summary"] for o in account.overrides[schedule["id"]]] == ["Kim Park"]
@@ -86,6 +100,13 @@ def test_the_example_file_reproduces_its_case():
         ("now = 'yesterday'\n", "now: expected an ISO 8601 time"),
         ("teams = 'A'\n", "teams: expected a list"),
         ("[[teams]\n", "invalid TOML"),
+        ("subdomain = 'Not OK'\n", "subdomain: expected lower-case letters, digits and dashes"),
+        ("[[users]]\nname = 'Kim'\nrole = 'boss'\n", "users #1 (Kim): role: expected one of owner, admin, user"),
+        ("[[users]]\nname = 'Kim'\n[[users]]\nname = 'Lee'\nlicenses = 1\n", "users #2 (Lee): unknown key 'licenses'"),
+        ("licenses = {full_user = 0}\n[[users]]\nname = 'Kim'\n", "licenses: full_user: 0 Full User seats are fewer"),
+        ("[[maintenance_windows]]\nservices = ['Nope']\nhours = 1\n", "maintenance_windows #1: services: no service named"),
+        ("[[webhooks]]\ndescription = 'no url'\n", "webhooks #1: url: missing"),
+        ("[[extensions]]\nname = 'X'\nurl = 'u'\nservices = []\n", "extensions #1 (X): services: expected at least one"),
     ],
 )
 def test_a_bad_file_is_one_line_naming_file_and_key(tmp_path, text, error):

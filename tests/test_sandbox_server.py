@@ -8,6 +8,7 @@ import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+import pagerduty
 import pytest
 from click.testing import CliRunner
 
@@ -38,12 +40,13 @@ def serve_command() -> list[str]:
 
 @dataclass
 class Served:
-    """A running `pdrun sandbox serve` and what it printed."""
+    """A running `pdrun sandbox serve` and what it printed (with --tls, the CA file to trust)."""
 
     process: subprocess.Popen[str]
     url: str
     token: str
     lines: list[str]
+    ca: str | None = None
 
     def client(self, token: str | None = None) -> httpx2.Client:
         return httpx2.Client(base_url=self.url, headers={"Authorization": f"Token token={token or self.token}"})
@@ -85,8 +88,9 @@ def served(*options: str, env: dict[str, str] | None = None) -> Iterator[Served]
         env={**os.environ, **(env or {})},
     )
     try:
-        lines = _read_lines(process, 2)
-        yield Served(process, lines[0].removeprefix("url: "), lines[1].removeprefix("token: "), lines)
+        lines = _read_lines(process, 3 if "--tls" in options else 2)
+        ca = lines[2].removeprefix("ca: ") if "--tls" in options else None
+        yield Served(process, lines[0].removeprefix("url: "), lines[1].removeprefix("token: "), lines, ca)
     finally:
         if process.poll() is None:
             process.kill()
@@ -210,3 +214,94 @@ def test_concurrent_requests_wait_out_their_latency_together():
         with ThreadPoolExecutor(max_workers=4) as pool:
             codes = list(pool.map(lambda _: client.get("/teams").status_code, range(4)))
     assert codes == [200] * 4
+
+
+# HTTPS, accounts of their own, and concurrency
+
+
+def test_an_unmodified_pagerduty_client_talks_to_the_tls_sandbox():
+    with served("--tls") as server:
+        assert server.url.startswith("https://127.0.0.1:") and Path(server.ca).is_file()
+        client = pagerduty.RestApiV2Client(
+            server.token,
+            default_from="alex.morgan@example.com",
+            base_url=server.url,
+            verify=ssl.create_default_context(cafile=server.ca),
+        )
+        services = client.list_all("services")
+        one = client.rget(f"/services/{services[0]['id']}")
+        assert one["self"].startswith(server.url + "/services/")
+        followed = client.rget(one["escalation_policy"]["self"])
+        policy = {"id": followed["id"], "type": "escalation_policy_reference"}
+        created = client.rpost("services", json={"name": "Over TLS", "type": "service", "escalation_policy": policy})
+        assert client.delete(created["self"]).status_code == 204
+        assert client.get(created["self"]).status_code == 404
+        assert len(services) == 25 and followed["id"] == one["escalation_policy"]["id"]
+        client.close()
+        assert server.stop() == 0
+    assert not Path(server.ca).exists()  # the CA lives as long as the server
+
+
+def test_a_client_not_trusting_the_ca_is_refused():
+    with served("--tls") as server, httpx2.Client(base_url=server.url) as client:
+        with pytest.raises(httpx2.ConnectError):
+            client.get("/abilities", headers=AUTH)
+
+
+def test_self_links_use_the_public_url():
+    with served("--public-url", "https://pd.example.test/api/") as server:
+        assert server.url == "https://pd.example.test/api"
+    app = SandboxApp(demo_account(), public_url="https://pd.example.test/api")
+    with running(app) as local, httpx2.Client(base_url=local.url, headers=AUTH) as client:
+        service = client.get("/services", params={"limit": 1}).json()["services"][0]
+    assert service["self"].startswith("https://pd.example.test/api/services/")
+
+
+def test_two_sandboxes_stand_in_for_two_accounts():
+    with served("--subdomain", "acme", "--token", "acme-token") as acme, served() as other:
+        assert acme.token == "acme-token"
+        with acme.client() as client:
+            user = client.get("/users", params={"limit": 1}).json()["users"][0]
+            assert client.get("/abilities", headers={"Authorization": f"Token token={SANDBOX_TOKEN}"}).status_code == 401
+        with other.client() as client:
+            theirs = client.get("/users", params={"limit": 1}).json()["users"][0]
+    assert user["html_url"].startswith("https://acme.pagerduty.com/users/")
+    assert theirs["html_url"].startswith("https://pdrun-sandbox.pagerduty.com/users/")
+
+
+def test_tls_without_trustme_is_one_line_naming_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "trustme", None)
+    result = CliRunner().invoke(sandbox, ["serve", "--port", "0", "--tls"])
+    assert isinstance(result.exception, UsageError)
+    assert str(result.exception) == '--tls: HTTPS needs trustme: pip install "pdrun[tls]"'
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--subdomain", "Not A Name"], "--subdomain Not A Name: expected lower-case letters"),
+        (["--public-url", "ftp://x"], "--public-url ftp://x: expected an http:// or https:// URL"),
+        (["--token", "two words"], "--token: expected a token without spaces"),
+    ],
+)
+def test_bad_account_options_are_usage_errors(options, error):
+    result = CliRunner().invoke(sandbox, ["serve", "--port", "0", *options])
+    assert isinstance(result.exception, UsageError) and str(result.exception).startswith(error)
+
+
+def test_two_slow_reads_are_served_at_once():
+    # Both requests reach the barrier only if the app serves them at the same time, inside its account lock.
+    account = demo_account()
+    barrier = threading.Barrier(2, timeout=10)
+    ordered = account.ordered
+
+    def slow_ordered(*args, **kwargs):
+        barrier.wait()
+        return ordered(*args, **kwargs)
+
+    account.ordered = slow_ordered
+    app = SandboxApp(account)
+    with running(app) as server, httpx2.Client(base_url=server.url, headers=AUTH) as client:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            codes = list(pool.map(lambda _: client.get("/incidents").status_code, range(2)))
+    assert codes == [200, 200]

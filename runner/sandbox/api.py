@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from runner.sandbox.account import Account
 from runner.sandbox.objects import KINDS, Obj, kind_of, parse_time, timestamp
@@ -16,6 +16,7 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_OFFSET_PLUS_LIMIT = 10_000
 
+T = TypeVar("T")
 Result = tuple[int, Obj | None]
 Handler = Callable[[Account, "Request"], Result]
 Filters = Mapping[str, Callable[[Obj], Iterable[str]]]
@@ -56,6 +57,19 @@ def not_found() -> ApiError:
 def access_denied() -> ApiError:
     """Return PagerDuty's 403 for a user who may not see or change an object."""
     return ApiError(403, 2010, "Access Denied")
+
+
+def applying(change: Callable[[], T]) -> T:
+    """Make a change, answering PagerDuty's 400 for one the account refuses (ValueError) or an unknown reference."""
+    try:
+        return change()
+    except (ValueError, KeyError) as exc:
+        raise invalid_input(str(exc).strip("'\"")) from None
+
+
+def method_not_allowed() -> ApiError:
+    """Return PagerDuty's 405 for a method a known path does not take."""
+    return ApiError(405, 2000, "Method Not Allowed")
 
 
 @dataclass(frozen=True)
@@ -137,9 +151,9 @@ class Route:
         regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.pattern))
         object.__setattr__(self, "regex", re.compile(f"^{regex}$"))
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        """Return the path parameters if this route serves `method path`."""
-        found = self.regex.match(path) if method == self.method else None
+    def match(self, path: str) -> dict[str, str] | None:
+        """Return the path parameters if this route's pattern matches `path`."""
+        found = self.regex.match(path)
         return found.groupdict() if found else None
 
     @property
@@ -177,39 +191,6 @@ def paginate(request: Request, wrapper: str, items: list[Obj], view: View = as_i
         "total": len(items) if request.flag("total") else None,
         "more": offset + len(page) < len(items),
     }
-
-
-def find(account: Account, collection: str, request: Request) -> Obj:
-    """Return the object of `collection` whose id the path gives, or raise 404 (or 403 if the user may not see it)."""
-    try:
-        obj = getattr(account, collection)[request.params["id"]]
-    except KeyError:
-        raise not_found() from None
-    check_access(account, request, obj)
-    return obj
-
-
-def check_access(account: Account, request: Request, obj: Obj) -> None:
-    """Refuse a user-level token an object that belongs to teams, none of them the user's."""
-    if request.user_id is None or not obj.get("teams"):
-        return
-    mine = {team["id"] for team in account.users[request.user_id]["teams"]}
-    if not mine.intersection(team["id"] for team in obj["teams"]):
-        raise access_denied()
-
-
-def requester(account: Account, request: Request) -> Obj:
-    """Return who makes a write: the user-level token's user, or the user the `From` header names."""
-    if request.user_id is not None:
-        return account.users[request.user_id]
-    email = request.headers.get("from")
-    if not email:
-        message = 'You must specify a user\'s email address in the "From" header to perform this action'
-        raise ApiError(400, 2016, message)
-    user = account.user_by_email(email)
-    if user is None:
-        raise invalid_input("Requester User Not Found")
-    return user
 
 
 def filtered(items: Iterable[Obj], request: Request, filters: Filters) -> list[Obj]:

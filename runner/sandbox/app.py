@@ -11,14 +11,17 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from runner.sandbox.account import Account
-from runner.sandbox.api import ApiError, Request, Result, Route, not_found
+from runner.sandbox.api import ApiError, Request, Result, method_not_allowed, not_found
 from runner.sandbox.faults import CAN_DROP, Faults, Verdict
+from runner.sandbox.locks import ReadWriteLock
 from runner.sandbox.objects import SANDBOX_BASE_URL
 from runner.sandbox.routes import ROUTES
 
 SANDBOX_TOKEN = "pdrun-sandbox-token"
 REDACTED = "[redacted]"
-TOKEN_PREFIX = "Token token="
+# Authorization schemes: an API token, or an OAuth access token (the audit trail's method type for each).
+SCHEMES = {"Token token=": "api_token", "Bearer ": "oauth"}
+READS = ("GET", "HEAD")
 
 StartResponse = Callable[..., Any]
 
@@ -45,12 +48,16 @@ class Exchange:
 class SandboxApp:
     """Serve an `Account` over WSGI.
 
-    REST requests authenticate with `Authorization: Token token=<token>`: the
-    account token, or a user-level token from `user_tokens` (token -> user id)
-    or `account.user_tokens`. Events API requests (`POST /v2/enqueue`) carry
-    their routing key instead. Every request is appended to `exchanges` before
-    its response is returned. Requests are served one at a time (latency aside),
-    so the app is safe to serve from a threaded server.
+    REST requests authenticate with `Authorization: Token token=<token>` or an
+    OAuth `Authorization: Bearer <token>`: the account token, or a user-level
+    token from `user_tokens` (token -> user id) or `account.user_tokens`.
+    Events API requests (`POST /v2/enqueue`) carry their routing key instead.
+
+    Reads (GET) are served concurrently, writes one at a time with no read
+    under way, so the app is safe to serve from a threaded server. Faults are
+    decided and every request is appended to `exchanges` one at a time, in the
+    order requests are answered. `self` links point at `public_url` if given,
+    else at the URL the client addressed.
     """
 
     def __init__(
@@ -60,12 +67,15 @@ class SandboxApp:
         token: str = SANDBOX_TOKEN,
         faults: Faults | None = None,
         user_tokens: Mapping[str, str] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.account = account
         self.token = token
         self.faults = faults or Faults()
+        self.public_url = public_url
         self.exchanges: list[Exchange] = []
-        self._lock = threading.Lock()
+        self._account_lock = ReadWriteLock()
+        self._log_lock = threading.Lock()
         for user_token, user_id in (user_tokens or {}).items():
             self.add_user_token(user_token, user_id)
 
@@ -76,13 +86,20 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         request = _read_request(environ)
         faults = self.faults
-        faults.delay()  # outside the lock, so concurrent requests wait together
-        with self._lock:
+        faults.delay()  # outside the locks, so concurrent requests wait together
+        with self._log_lock:
             verdict = faults.judge(request.headers.get("authorization", ""))
-            status, body = _fault_response(verdict.status) if verdict.status else self._respond(request)
-            drop = environ.get(CAN_DROP) if verdict.drop else None
-            payload, headers = _encode(body, _base_url(environ))
-            headers.update(verdict.headers)
+        if verdict.status:
+            status, body, allowed = *_fault_response(verdict.status), ()
+        else:
+            with self._account_lock.reading() if request.method in READS else self._account_lock.writing():
+                status, body, allowed = self._respond(request)
+        drop = environ.get(CAN_DROP) if verdict.drop else None
+        payload, headers = _encode(body, self.public_url or _base_url(environ))
+        headers.update(verdict.headers)
+        if allowed:
+            headers["allow"] = ", ".join(allowed)
+        with self._log_lock:
             fault = "drop" if drop else _fault_name(verdict)
             self.exchanges.append(_exchange(request, status, headers, payload, fault))
         if drop:
@@ -90,42 +107,44 @@ class SandboxApp:
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [payload]
 
-    def _respond(self, request: Request) -> Result:
-        route, params = _route(request)
-        user_id = None
-        if route is None or route.api == "REST":
-            authenticated, user_id = self._authenticate(request)
-            if not authenticated:
-                return 401, ApiError(401, 2006, "Authentication failed").body()
-        if route is None:
-            return 404, not_found().body()
-        token = request.headers.get("authorization", "").removeprefix(TOKEN_PREFIX)
-        user = self.account.users.get(user_id) if user_id else None
+    def _respond(self, request: Request) -> tuple[int, Any, tuple[str, ...]]:
+        """Answer `request`: status, body, and the methods its path takes when the method is not one of them."""
+        routes = [(route, params) for route in ROUTES if (params := route.match(request.path)) is not None]
+        chosen = next(((route, params) for route, params in routes if route.method == request.method), None)
+        credentials = None
+        if chosen is None or chosen[0].api == "REST":
+            credentials = self._authenticate(request)
+            if credentials is None:
+                return 401, ApiError(401, 2006, "Authentication failed").body(), ()
+        if chosen is None:
+            allowed = tuple(dict.fromkeys(route.method for route, _ in routes))
+            return (405, method_not_allowed().body(), allowed) if allowed else (404, not_found().body(), ())
+        route, params = chosen
+        token, method, user_id = credentials or ("", "api_token", None)
+        request = replace(request, params=params, user_id=user_id)
         try:
-            with self.account.acting_as(user, token=token):
-                return route.handler(self.account, replace(request, params=params, user_id=user_id))
+            if request.method in READS:
+                return *route.handler(self.account, request), ()
+            with self.account.acting_as(self.account.users.get(user_id or ""), token=token, method=method):
+                return *route.handler(self.account, request), ()
         except ApiError as error:
-            return error.status, error.body()
+            return error.status, error.body(), ()
 
-    def _authenticate(self, request: Request) -> tuple[bool, str | None]:
-        """Return whether the request's token is valid, and the user a user-level token acts as."""
+    def _authenticate(self, request: Request) -> tuple[str, str, str | None] | None:
+        """Return the request's token, its audit method and the user a user-level token acts as; None if invalid."""
         header = request.headers.get("authorization", "")
-        token = header.removeprefix(TOKEN_PREFIX) if header.startswith(TOKEN_PREFIX) else None
-        if token == self.token:
-            return True, None
-        user_id = self.account.user_tokens.get(token) if token else None
-        return user_id is not None, user_id
-
-
-def _route(request: Request) -> tuple[Route | None, dict[str, str]]:
-    for route in ROUTES:
-        params = route.match(request.method, request.path)
-        if params is not None:
-            return route, params
-    return None, {}
+        for prefix, method in SCHEMES.items():
+            if header.startswith(prefix):
+                token = header.removeprefix(prefix)
+                if token == self.token:
+                    return token, method, None
+                if token in self.account.user_tokens:
+                    return token, method, self.account.user_tokens[token]
+        return None
 
 
 def _fault_response(status: int) -> Result:
+    """Return the answer of a fault: PagerDuty's 429, or a 5xx."""
     if status == 429:
         return 429, ApiError(429, 2020, "Rate Limit Exceeded").body()
     return status, ApiError(status, 2000, HTTPStatus(status).phrase).body()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import structlog
@@ -10,7 +14,9 @@ import structlog
 from runner import log as pdlog
 from runner.errors import UsageError
 from runner.sandbox import SANDBOX_TOKEN, Faults, SandboxApp, load_profile
+from runner.sandbox.builder import check_subdomain
 from runner.sandbox.server import serve as serve_http
+from runner.sandbox.tls import server_context
 
 log = structlog.get_logger()
 
@@ -30,6 +36,10 @@ def sandbox() -> None:
 @click.option("--rate-limit", type=click.IntRange(min=0), default=0, help="Requests per minute per token (0: none).")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, help="Share of requests answered 500, 502 or 503.")
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0, help="Share of requests left unanswered.")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate made at start-up; prints its CA file.")
+@click.option("--public-url", help="The URL clients reach it at, if not the one it listens on (for self links).")
+@click.option("--subdomain", help="The account's subdomain, as html_url shows it.  [default: the profile's]")
+@click.option("--token", default=SANDBOX_TOKEN, show_default=True, help="The account token it accepts.")
 def serve(
     host: str,
     port: int,
@@ -39,41 +49,73 @@ def serve(
     rate_limit: int,
     fail_rate: float,
     drop_rate: float,
+    tls: bool,
+    public_url: str | None,
+    subdomain: str | None,
+    token: str,
 ) -> None:
-    """Serve a sandbox account over HTTP until SIGINT or SIGTERM.
+    """Serve a sandbox account over HTTP (or HTTPS with --tls) until SIGINT or SIGTERM.
 
-    Prints `url: ...` and `token: ...` on start. Point pdrun at it with
-    --base-url URL and the token in PAGERDUTY_API_TOKEN; writes last as long
-    as the server runs.
+    Prints `url: ...` and `token: ...` on start, and with --tls `ca: ...`, the
+    CA certificate file clients must trust. Point pdrun at it with --base-url
+    URL and the token in PAGERDUTY_API_TOKEN; writes last as long as the
+    server runs.
     """
     if not _is_loopback(host):
         raise UsageError(f"--host {host}: the sandbox serves on loopback only (127.0.0.1, ::1 or localhost)")
+    if public_url is not None and not _is_base_url(public_url):
+        raise UsageError(f"--public-url {public_url}: expected an http:// or https:// URL with a host and no query")
+    if not token.strip() or any(char.isspace() for char in token):
+        raise UsageError("--token: expected a token without spaces")
+    if subdomain is not None:
+        try:
+            check_subdomain(subdomain)
+        except ValueError as exc:
+            raise UsageError(f"--subdomain {subdomain}: {exc}") from None
     try:
-        account = load_profile(profile, seed=seed)
+        account = load_profile(profile, seed=seed, subdomain=subdomain)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate, seed=seed)
-    app = SandboxApp(account, faults=faults)
+    app = SandboxApp(account, token=token, faults=faults)
+    with tempfile.TemporaryDirectory(prefix="pdrun-sandbox-") as scratch:
+        ca_file = Path(scratch) / "ca.pem"
+        context = _tls_context(ca_file) if tls else None
 
-    def ready(url: str) -> None:
-        click.echo(f"url: {url}\ntoken: {SANDBOX_TOKEN}")
-        click.get_text_stream("stdout").flush()
-        log.info(
-            "sandbox.serving",
-            url=url,
-            profile=profile,
-            seed=seed,
-            latency_ms=latency_ms,
-            rate_limit=rate_limit,
-            fail_rate=fail_rate,
-            drop_rate=drop_rate,
-        )
+        def ready(url: str) -> None:
+            app.public_url = (public_url or url).rstrip("/")
+            click.echo(f"url: {app.public_url}\ntoken: {token}" + (f"\nca: {ca_file}" if tls else ""))
+            click.get_text_stream("stdout").flush()
+            log.info(
+                "sandbox.serving",
+                url=app.public_url,
+                profile=profile,
+                subdomain=account.subdomain,
+                tls=tls,
+                seed=seed,
+                latency_ms=latency_ms,
+                rate_limit=rate_limit,
+                fail_rate=fail_rate,
+                drop_rate=drop_rate,
+            )
 
-    try:
-        serve_http(app, host, port, ready=ready)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        try:
+            serve_http(app, host, port, tls=context, ready=ready)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     log.info("sandbox.stopped", requests=len(app.exchanges))
+
+
+def _tls_context(ca_file: Path) -> ssl.SSLContext:
+    try:
+        return server_context(ca_file)
+    except RuntimeError as exc:
+        raise UsageError(f"--tls: {exc}") from None
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,8 +1,9 @@
 """The demo account: a small, deterministic company on PagerDuty, with hygiene problems planted to find.
 
 The tables below are the whole definition. Apart from what is planted, the
-account is clean: every audit pdrun ships finds exactly `DEMO_PLANTED[audit]`
-with its default parameters. Planted, with the audit that finds it:
+account is clean: every audit pdrun ships finds exactly what is planted for it
+with its default parameters (tests/demo_expectations.py derives the sets from
+these tables). Planted, with the audit that finds it:
 
 - services-without-teams: Legacy Monolith, Email Relay, Cron Runner, Status Page Sync, Old Search,
   Marketing Site (their escalation policies have no team either).
@@ -20,20 +21,22 @@ with its default parameters. Planted, with the audit that finds it:
 - service-standards (below 80% of standards passed): Kubernetes Cluster, with no description and a
   policy notifying no schedule.
 
-Facts that tests and docs quote (`DEMO_PLANTED`, `DEMO_TEAMLESS_SERVICES`,
-`DEMO_INCIDENT_ID`, `DEMO_FROM_EMAIL`, `DEMO_ROUTING_KEY`, `DEMO_USER_TOKEN`)
+Facts that tests and docs quote (`DEMO_TEAMLESS_SERVICES`, `DEMO_INCIDENT_ID`,
+`DEMO_FROM_EMAIL`, `DEMO_ROUTING_KEY`, `DEMO_USER_TOKEN`, `DEMO_RESTRICTED_TOKEN`)
 are derived from the tables, never written twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
 from datetime import datetime
 from typing import Any
 
 from runner.sandbox.account import Account
 from runner.sandbox.app import SandboxApp
 from runner.sandbox.builder import build_account, email_of
+from runner.sandbox.clock import Ticks
+from runner.sandbox.demo_addons import addon_sections
 from runner.sandbox.objects import object_id, secret
 
 TEAMS = ("Platform", "Payments", "Checkout", "Data", "Mobile", "Security")
@@ -45,7 +48,8 @@ PAGING = {
     "low urgency only": (("email", "phone", "sms"), ("low",)),
 }
 
-# (name, team or None, paging): the first user listed for a team manages it; the very first is the admin.
+# (name, team or None, paging): the first user listed for a team manages it; `ROLES` gives the account
+# roles of those who are not responders.
 USERS = (
     ("Alex Morgan", "Platform", "full"),
     ("Priya Shah", "Platform", "full"),
@@ -70,8 +74,21 @@ USERS = (
     ("Casey Brooks", None, "full"),
 )
 
+ROLES = {
+    "Alex Morgan": "owner",
+    "Priya Shah": "admin",
+    "Maria Garcia": "user",
+    "Elena Petrova": "user",
+    "Chris Novak": "user",
+    "Omar Haddad": "restricted_access",
+    "Casey Brooks": "read_only_user",
+}
+INVITED = ("Casey Brooks",)
+# Seats of each license: full users and stakeholders.
+LICENSES = {"full_user": 25, "stakeholder": 2}
+
 # (token, user): user-level API tokens.
-USER_TOKENS = (("pdrun-sandbox-user-token", "Sam Rivera"),)
+USER_TOKENS = (("pdrun-sandbox-user-token", "Sam Rivera"), ("pdrun-sandbox-restricted-token", "Omar Haddad"))
 
 # (name, team, users in rotation order, daily on-call hours as (start, hours) or None for all day)
 SCHEDULES = (
@@ -184,17 +201,19 @@ def demo_description() -> dict[str, Any]:
     members = {team: [name for name, member_of, _ in USERS if member_of == team] for team in TEAMS}
     tokens = dict((user, token) for token, user in USER_TOKENS)
     return {
+        "licenses": LICENSES,
         "teams": [{"name": team, "managers": members[team][:1]} for team in TEAMS],
         "users": [
             {
                 "name": name,
-                "role": "admin" if i == 0 else "user",
+                "role": ROLES.get(name, "limited_user"),
                 "teams": [team] if team else [],
                 "contact_methods": list(PAGING[paging][0]),
                 "notification_urgencies": list(PAGING[paging][1]),
+                "invited": name in INVITED,
                 **({"token": tokens[name]} if name in tokens else {}),
             }
-            for i, (name, team, paging) in enumerate(USERS)
+            for name, team, paging in USERS
         ],
         "schedules": [
             {
@@ -229,6 +248,7 @@ def demo_description() -> dict[str, Any]:
             }
             for name, policy, team, status, integrations, description in SERVICES
         ],
+        **addon_sections(),
         "incidents": [
             {
                 "title": title,
@@ -247,9 +267,9 @@ def demo_description() -> dict[str, Any]:
     }
 
 
-def demo_account(*, now: datetime | None = None) -> Account:
-    """Build the demo account as it stands at `now` (default: the current UTC hour)."""
-    return build_account(demo_description(), source="the demo profile", now=now)
+def demo_account(*, now: datetime | None = None, clock: Ticks = time.monotonic) -> Account:
+    """Build the demo account as it stands at `now` (default: the current time), its clock moving on with `clock`."""
+    return build_account(demo_description(), source="the demo profile", now=now, clock=clock)
 
 
 def demo_app() -> SandboxApp:
@@ -260,10 +280,13 @@ def demo_app() -> SandboxApp:
 # Facts derived from the tables.
 
 DEMO_FROM_EMAIL = email_of(USERS[0][0])
-"""The demo admin's address (Alex Morgan): the `From` of pdrun's example config."""
+"""The demo owner's address (Alex Morgan): the `From` of pdrun's example config."""
 
 DEMO_USER_TOKEN = USER_TOKENS[0][0]
-"""A user-level API token of the demo, acting as Sam Rivera (Checkout)."""
+"""A user-level API token of the demo, acting as Sam Rivera, a responder managing Checkout."""
+
+DEMO_RESTRICTED_TOKEN = USER_TOKENS[1][0]
+"""A user-level API token of the demo, acting as Omar Haddad, restricted to Checkout's objects."""
 
 DEMO_TEAMLESS_SERVICES: tuple[str, ...] = tuple(name for name, _, team, *_ in SERVICES if team is None)
 """Names of the demo services that no team owns."""
@@ -284,65 +307,3 @@ def _integration_number(service: str) -> int:
 
 DEMO_ROUTING_KEY = secret("integration", object_id("integration", _integration_number("API Gateway")))
 """The Events API v2 routing key of the API Gateway service's integration."""
-
-
-def _policy_targets() -> Iterator[tuple[str, tuple[str, ...]]]:
-    for name, _, levels in ESCALATION_POLICIES:
-        for level in levels:
-            yield name, level
-
-
-def _planted() -> dict[str, frozenset[str]]:
-    schedules = {name for name, *_ in SCHEDULES}
-    targeted = {target for _, level in _policy_targets() for target in level}
-    scheduled = {user for _, _, users, _ in SCHEDULES for user in users}
-    levels = {name: levels for name, _, levels in ESCALATION_POLICIES}
-    recent = {service for hours_ago, _, service, *_ in INCIDENTS if hours_ago < 30 * 24}
-    stale = {title for hours_ago, title, _, status, _ in INCIDENTS if status != "resolved" and hours_ago > 24}
-
-    def standards_failed(team: str | None, policy: str, integrations: tuple[str, ...], description: str) -> int:
-        rules = levels[policy]
-        return sum(
-            (
-                not description,
-                team is None,
-                not integrations,
-                len(rules) < 2,
-                not any(target in schedules for level in rules for target in level),
-            )
-        )
-
-    def single_level(rules: tuple[tuple[str, ...], ...]) -> bool:
-        return len(rules) == 1 or any(len(level) == 1 and level[0] not in schedules for level in rules)
-
-    def unreachable(paging: str) -> bool:
-        methods, urgencies = PAGING[paging]
-        return not {"phone", "sms", "push"} & set(methods) or "high" not in urgencies
-
-    return {
-        "services-without-teams": frozenset(DEMO_TEAMLESS_SERVICES),
-        "services-without-integrations": frozenset(name for name, *_, integrations, _ in SERVICES if not integrations),
-        "services-inactive": frozenset(
-            name for name, _, _, status, *_ in SERVICES if status != "disabled" and name not in recent
-        ),
-        "services-disabled": frozenset(name for name, _, _, status, *_ in SERVICES if status == "disabled"),
-        "escalation-policies-unused": frozenset(levels.keys() - {policy for _, policy, *_ in SERVICES}),
-        "escalation-policies-single-level": frozenset(name for name, rules in levels.items() if single_level(rules)),
-        "schedules-with-gaps": frozenset(name for name, _, _, hours in SCHEDULES if hours is not None),
-        "schedules-unused": frozenset(schedules - targeted),
-        "users-without-contact-methods": frozenset(name for name, _, paging in USERS if unreachable(paging)),
-        "users-orphaned": frozenset(
-            name for name, team, _ in USERS if team is None and name not in scheduled and name not in targeted
-        ),
-        "teams-without-members": frozenset(set(TEAMS) - {team for _, team, _ in USERS}),
-        "incidents-stale": frozenset(stale),
-        "service-standards": frozenset(
-            name
-            for name, policy, team, _, integrations, description in SERVICES
-            if standards_failed(team, policy, integrations, description) >= 2
-        ),
-    }
-
-
-DEMO_PLANTED: dict[str, frozenset[str]] = _planted()
-"""Audit (recipe) name -> names of the demo objects it must find (incident titles for incidents)."""

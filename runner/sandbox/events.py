@@ -16,7 +16,9 @@ SEVERITIES = ("critical", "error", "warning", "info")
 
 
 def enqueue(account: Account, request: Request) -> Result:
-    """Accept an Events API v2 event (events host, authenticated by its routing_key)."""
+    """Accept an Events API v2 event (events host, authenticated by its routing_key); services in maintenance open no
+    incident.
+    """
     try:
         event = json.loads(request.body)
     except ValueError:
@@ -27,7 +29,7 @@ def enqueue(account: Account, request: Request) -> Result:
     service = account.services.get(account.integration_by_key(event["routing_key"])["service"]["id"])
     dedup_key = event.get("dedup_key") or secret("dedup", str(len(account.events)))
     account.events.append(event)
-    if service is not None and service["status"] != "disabled":
+    if service is not None and service["status"] != "disabled" and not account.in_maintenance(service, account.now):
         _alert(account, service, event["event_action"], dedup_key, event.get("payload"))
     return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 

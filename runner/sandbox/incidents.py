@@ -5,22 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from runner.sandbox.access import check_access, check_write, find, owners, requester, visible
 from runner.sandbox.account import Account
 from runner.sandbox.api import (
     ApiError,
     Filters,
     Request,
     Result,
-    check_access,
+    View,
     check_choices,
     filtered,
-    find,
     ids,
     including,
     invalid_input,
     not_found,
     paginate,
-    requester,
     time_window,
 )
 from runner.sandbox.lifecycle import INCIDENT_STATUSES
@@ -70,7 +69,7 @@ def list_incidents(account: Account, request: Request) -> Result:
         for incident in account.ordered("incidents", key=lambda i: (i["created_at"], i["incident_number"]))
         if (since is None or since <= incident["created_at"]) and (until is None or incident["created_at"] < until)
     ]
-    incidents = filtered(incidents, request, INCIDENT_FILTERS)
+    incidents = filtered(visible(account, request, incidents), request, INCIDENT_FILTERS)
     if (key := request.value("incident_key")) is not None:
         incidents = [incident for incident in incidents if incident["incident_key"] == key]
     for field, descending in reversed(_sort_order(request)):
@@ -113,6 +112,7 @@ def update_incident(account: Account, request: Request) -> Result:
     """Acknowledge, resolve or reassign (escalation_policy, assignments) one incident."""
     user = requester(account, request)
     incident = _incident(account, request)
+    check_write(account, request, "respond", owners(incident))
     change = request.json_object("incident")
     _check_change(account, incident, change)
     _apply(account, incident, change, user)
@@ -135,6 +135,7 @@ def update_incidents(account: Account, request: Request) -> Result:
         if incident is None:
             raise not_found()
         check_access(account, request, incident)
+        check_write(account, request, "respond", owners(incident))
         _check_change(account, incident, change)
         targets.append((incident, change))
     for incident, change in targets:
@@ -193,6 +194,7 @@ def create_note(account: Account, request: Request) -> Result:
     """Add a note to an incident."""
     user = requester(account, request)
     incident = find(account, "incidents", request)
+    check_write(account, request, "respond", owners(incident))
     content = _text(request.json_object("note"), "content")
     if content is None:
         raise invalid_input("Note content is required.")
@@ -203,6 +205,7 @@ def create_status_update(account: Account, request: Request) -> Result:
     """Post a status update on an incident (optionally a custom email: subject and html_message)."""
     user = requester(account, request)
     incident = find(account, "incidents", request)
+    check_write(account, request, "respond", owners(incident))
     body = request.json_object()
     message = _text(body, "message")
     if message is None:
@@ -220,13 +223,15 @@ def _text(obj: Any, key: str) -> str | None:
 
 
 def list_incident_log_entries(account: Account, request: Request) -> Result:
-    """List an incident's log entries, newest first (since/until, is_overview, include[])."""
+    """List an incident's log entries (notifications too), newest first (since/until, is_overview, include[])."""
     incident = find(account, "incidents", request)
     return _log_entries(account, request, reversed(account.incident_log[incident["id"]]))
 
 
 def list_log_entries(account: Account, request: Request) -> Result:
-    """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[])."""
+    """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[] incidents,
+    services, teams, channels).
+    """
     entries = account.ordered("log_entries", key=lambda entry: entry["created_at"], newest_first=True)
     return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
 
@@ -241,10 +246,18 @@ def _log_entries(account: Account, request: Request, entries: Any) -> Result:
         and (until is None or entry["created_at"] < until)
         and (not overview or entry["type"] in OVERVIEW_ENTRIES)
     ]
-    return 200, paginate(request, "log_entries", kept, including(LOG_ENTRY_INCLUDES)(account, request))
+    return 200, paginate(request, "log_entries", visible(account, request, kept), log_entry_view(account, request))
+
+
+def log_entry_view(account: Account, request: Request) -> View:
+    """Return how log entries are served: `include[]` expanded, channels in full only with `include[]=channels`."""
+    expand = including(LOG_ENTRY_INCLUDES)(account, request)
+    if "channels" in request.values("include[]"):
+        return expand
+    return lambda entry: expand(entry | {"channel": {"type": entry["channel"]["type"]}})
 
 
 def show_log_entry(account: Account, request: Request) -> Result:
-    """Show one log entry."""
+    """Show one log entry (include[] as when listing)."""
     entry = find(account, "log_entries", request)
-    return 200, {"log_entry": including(LOG_ENTRY_INCLUDES)(account, request)(entry)}
+    return 200, {"log_entry": log_entry_view(account, request)(entry)}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import random
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from runner.sandbox.account import PAGING_CONTACT_METHODS, Account
+from runner.sandbox.account import Account
 from runner.sandbox.builder import SETUP_AGE
-from runner.sandbox.objects import Obj, current_hour
+from runner.sandbox.clock import Ticks, stopped, wall_time
+from runner.sandbox.objects import DEFAULT_SUBDOMAIN, Obj
+from runner.sandbox.people import PAGING_CONTACT_METHODS
 
 SIZES = {
     "teams": 2_000,
@@ -32,10 +35,26 @@ AREAS = ("Payments", "Search", "Identity", "Checkout", "Data", "Mobile", "Edge",
 SYSTEMS = ("API", "Worker", "Database", "Cache", "Queue", "Gateway", "Scheduler", "Frontend", "Pipeline", "Index")
 
 
-def large_account(*, seed: int = 0, now: datetime | None = None, sizes: dict[str, int] | None = None) -> Account:
-    """Generate the large account (or one of other `sizes`) as it stands at `now`, the same for a `seed`."""
+def large_account(
+    *,
+    seed: int = 0,
+    now: datetime | None = None,
+    sizes: dict[str, int] | None = None,
+    clock: Ticks = time.monotonic,
+    subdomain: str = DEFAULT_SUBDOMAIN,
+) -> Account:
+    """Generate the large account (or one of other `sizes`) as it stands at `now`, the same for a `seed`.
+
+    Its clock then moves on as `clock` ticks. The built objects are moved out
+    of the garbage collector's sight (`gc.freeze`): they live as long as the
+    process, and a collection scanning their million dicts would stall the
+    first request that allocates.
+    """
     with _collector_paused():
-        return _generate(seed, now or current_hour(), SIZES | (sizes or {}))
+        account = _generate(seed, now or wall_time(), SIZES | (sizes or {}), subdomain)
+        gc.freeze()
+    account.restart_clock(account.now, clock)
+    return account
 
 
 @contextlib.contextmanager
@@ -50,9 +69,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _generate(seed: int, now: datetime, sizes: dict[str, int]) -> Account:
+def _generate(seed: int, now: datetime, sizes: dict[str, int], subdomain: str) -> Account:
     rng = random.Random(seed)
-    account = Account(now=now - SETUP_AGE)
+    account = Account(now=now - SETUP_AGE, clock=stopped, subdomain=subdomain)
     teams = [account.add_team(f"{AREAS[i % len(AREAS)]} {i + 1:04d}") for i in range(sizes["teams"])]
     users = _users(account, rng, teams, sizes["users"])
     members: dict[str, list[Obj]] = {team["id"]: [] for team in teams}

@@ -1,19 +1,17 @@
-"""The incidents of an account: opening them, moving them along, and the log entries that record it."""
+"""The incidents of an account: opening them, moving them along, and the log entries that record it.
+
+Every assignment notifies its assignees as their notification rules for the
+incident's urgency say: a `notify_log_entry` for each rule, at the assignment
+plus the rule's delay (delayed ones only if that moment has come).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from runner.sandbox.objects import (
-    SANDBOX_BASE_URL,
-    Obj,
-    object_id,
-    reference,
-    secret,
-    timestamp,
-)
+from runner.sandbox.catalog import Catalog
+from runner.sandbox.objects import SANDBOX_BASE_URL, Obj, object_id, parse_time, reference, secret, timestamp
 
 # How long after it was opened an incident reached its status.
 _STATUS_DELAYS = {
@@ -22,29 +20,17 @@ _STATUS_DELAYS = {
     "resolved": timedelta(hours=1),
 }
 INCIDENT_STATUSES = tuple(_STATUS_DELAYS)
+# Contact method type -> the channel its notifications go through, as notify log entries name it.
+NOTIFICATION_CHANNELS = {
+    "email_contact_method": "email",
+    "phone_contact_method": "phone",
+    "sms_contact_method": "sms",
+    "push_notification_contact_method": "push_notification",
+}
 
 
-class IncidentLifecycle:
-    """The incident methods of `Account`, which supplies the fields and helpers declared below."""
-
-    if TYPE_CHECKING:
-        now: datetime
-        users: dict[str, Obj]
-        schedules: dict[str, Obj]
-        escalation_policies: dict[str, Obj]
-        services: dict[str, Obj]
-        incidents: dict[str, Obj]
-        log_entries: dict[str, Obj]
-        notes: dict[str, list[Obj]]
-        status_updates: dict[str, list[Obj]]
-        incident_log: dict[str, list[Obj]]
-
-        def _new(self, kind: str, summary: str, explicit_id: str | None) -> Obj: ...
-
-        def _next(self, kind: str) -> int: ...
-
-        @staticmethod
-        def _get(collection: dict[str, Obj], obj_or_id: Obj | str) -> Obj: ...
+class IncidentLifecycle(Catalog):
+    """The incidents of an account."""
 
     def add_incident(
         self,
@@ -247,6 +233,32 @@ class IncidentLifecycle:
     def _log_assignment(self, incident: Obj, at: str, agent: Obj, assignees: list[Obj]) -> None:
         names = ", ".join(ref["summary"] for ref in assignees)
         self._log(incident, "assign", at, agent, f"Assigned to {names}.")["assignees"] = assignees
+        for assignee in assignees:
+            self._notify(incident, at, agent, self.users[assignee["id"]])
+
+    def _notify(self, incident: Obj, at: str, agent: Obj, user: Obj) -> None:
+        """Log the notifications `user`'s rules send about `incident`, assigned to them at `at`."""
+        assigned = parse_time(at)
+        for ref in user["notification_rules"]:
+            rule = self.notification_rules[ref["id"]]
+            sent = assigned + timedelta(minutes=rule["start_delay_in_minutes"])
+            if rule["urgency"] != incident["urgency"] or (sent > assigned and sent > self.now):
+                continue
+            method = self.contact_methods[rule["contact_method"]["id"]]
+            channel = NOTIFICATION_CHANNELS[method["type"]]
+            moment = timestamp(sent)
+            entry = self._log(incident, "notify", moment, agent, f"Notified {user['name']} by {channel}.")
+            entry["user"] = reference(user)
+            notification = {
+                "id": object_id("notification", self._next("notification")),
+                "type": f"{channel}_notification" if channel != "push_notification" else channel,
+                "started_at": moment,
+                "user": reference(user),
+                "status": "success",
+            }
+            if channel != "push_notification":  # PagerDuty gives no address for pushes
+                notification["address"] = method["address"]
+            entry["channel"] = {"type": channel, "notification": notification}
 
     def _first_responders(self, policy: Obj) -> list[Obj]:
         """Return who `policy` notifies first: its first rule's users, or each schedule's first user."""

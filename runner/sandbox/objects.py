@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 SANDBOX_BASE_URL = "https://sandbox.pdrun.invalid"
-HTML_BASE_URL = "https://pdrun-sandbox.pagerduty.com"
+DEFAULT_SUBDOMAIN = "pdrun-sandbox"
 
 Obj = dict[str, Any]
 
@@ -20,6 +20,8 @@ KINDS = {
     "escalation_policy": ("escalation_policies", "escalation_policies"),
     "service": ("services", "service-directory"),
     "incident": ("incidents", "incidents"),
+    "maintenance_window": ("maintenance_windows", "maintenance_windows"),
+    "extension": ("extensions", "extensions"),
 }
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _HALF_SPACE = len(_ID_ALPHABET) ** 3
@@ -64,11 +66,6 @@ def parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def current_hour() -> datetime:
-    """Return the current UTC time truncated to the hour."""
-    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
 def kind_of(obj: Obj) -> str:
     """Return the kind of an object or reference: `service` for `service` and `service_reference`."""
     return obj["type"].removesuffix("_reference")
@@ -85,7 +82,12 @@ def reference(obj: Obj) -> Obj:
     }
 
 
-def links(kind: str, object_id_: str) -> tuple[str, str]:
-    """Return the `self` and `html_url` of a top-level object."""
+def html_base(subdomain: str) -> str:
+    """Return the web UI's URL for the account whose subdomain is `subdomain`."""
+    return f"https://{subdomain}.pagerduty.com"
+
+
+def links(kind: str, object_id_: str, subdomain: str) -> tuple[str, str]:
+    """Return the `self` and `html_url` of a top-level object of the account on `subdomain`."""
     collection, html_path = KINDS[kind]
-    return f"{SANDBOX_BASE_URL}/{collection}/{object_id_}", f"{HTML_BASE_URL}/{html_path}/{object_id_}"
+    return f"{SANDBOX_BASE_URL}/{collection}/{object_id_}", f"{html_base(subdomain)}/{html_path}/{object_id_}"

@@ -1,12 +1,10 @@
-"""REST handlers for the account's configuration: services, teams, users, policies, schedules, on-calls."""
+"""REST handlers for the account's configuration: listings in general, services, teams and escalation policies."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
 
+from runner.sandbox.access import check_access, check_write, find, owners, visible
 from runner.sandbox.account import Account
 from runner.sandbox.api import (
     Filters,
@@ -14,21 +12,16 @@ from runner.sandbox.api import (
     Includes,
     Request,
     Result,
-    View,
     ViewFactory,
-    as_is,
-    check_access,
     filtered,
-    find,
     ids,
     including,
     invalid_input,
+    not_found,
     paginate,
 )
-from runner.sandbox.objects import Obj, reference
-from runner.sandbox.schedules import Shift, final_shifts, render
+from runner.sandbox.objects import Obj
 
-SCHEDULE_WINDOW = timedelta(days=14)
 ABILITIES = ("teams", "urgencies", "read_only_users", "service_support_hours", "manage_schedules", "audit_trail")
 NAME_ORDERS = {"name": False, "name:asc": False, "name:desc": True}
 
@@ -58,7 +51,6 @@ USER_INCLUDES = {
 }
 POLICY_INCLUDES = {"services": ("services",), "teams": ("teams",), "targets": ("escalation_rules.targets",)}
 MEMBER_INCLUDES = {"users": ("user",)}
-ONCALL_INCLUDES = {"users": ("user",), "schedules": ("schedule",), "escalation_policies": ("escalation_policy",)}
 
 
 def index(
@@ -71,25 +63,28 @@ def index(
     view: ViewFactory | None = None,
     sortable: bool = False,
     by_name: bool = False,
+    named: bool = True,
     doc: str | None = None,
 ) -> Handler:
-    """Return a handler listing a collection sorted by name, with `query` and list filters.
+    """Return a handler listing a collection, with `query` and list filters, as the request's user may see it.
 
+    Named objects (`named`) are sorted by name, others kept in the order made.
     `sortable` takes `sort_by=name|name:asc|name:desc`; `by_name` an exact `name`;
     `doc` is the endpoint's summary.
     """
     view = view or including(includes or {})
 
     def handler(account: Account, request: Request) -> Result:
-        items = filtered(getattr(account, collection).values(), request, filters or {})
+        items = filtered(visible(account, request, getattr(account, collection).values()), request, filters or {})
         if query := (request.value("query") or "").casefold():
-            items = [item for item in items if any(query in item[key].casefold() for key in searched)]
+            items = [item for item in items if any(query in (item[key] or "").casefold() for key in searched)]
         if by_name and (name := request.value("name")) is not None:
             items = [item for item in items if item["name"] == name]
         order = request.value("sort_by") if sortable else None
         if order is not None and order not in NAME_ORDERS:
             raise invalid_input(f"sort_by must be one of {', '.join(NAME_ORDERS)}.")
-        items.sort(key=lambda item: item["name"].casefold(), reverse=NAME_ORDERS.get(order or "name", False))
+        if named:
+            items.sort(key=lambda item: item["name"].casefold(), reverse=NAME_ORDERS.get(order or "name", False))
         return 200, paginate(request, wrapper, items, view(account, request))
 
     handler.__doc__ = doc or f"List {collection.replace('_', ' ')}."
@@ -115,15 +110,16 @@ def list_team_members(account: Account, request: Request) -> Result:
     return 200, paginate(request, "members", members, including(MEMBER_INCLUDES)(account, request))
 
 
-def show_current_user(account: Account, request: Request) -> Result:
-    """Show the user a user-level token belongs to (400 for the account token)."""
-    if request.user_id is None:
-        raise invalid_input(
-            "Because this request was made using an account-level access token, we were unable to"
-            " determine the user's identity. Please use a user-level token."
-        )
-    user = account.users[request.user_id]
-    return 200, {"user": including(USER_INCLUDES)(account, request)(user)}
+def remove_team_member(account: Account, request: Request) -> Result:
+    """Take a user off a team: they leave its members and their own `teams`."""
+    team = find(account, "teams", request)
+    user = find(account, "users", request, "user_id")
+    check_write(account, request, "configure", [team["id"]])
+    try:
+        account.remove_team_member(team, user)
+    except KeyError:
+        raise not_found() from None
+    return 204, None
 
 
 def list_abilities(account: Account, request: Request) -> Result:
@@ -139,6 +135,7 @@ def create_service(account: Account, request: Request) -> Result:
     body = request.json_object("service")
     name = _text(body, "name", required=True)
     policy = _policy(account, request, body.get("escalation_policy"))
+    check_write(account, request, "configure", [team["id"] for team in policy["teams"]] or None)
     try:
         service = account.add_service(
             name,
@@ -166,6 +163,7 @@ _SERVICE_FIELDS: dict[str, tuple[type, ...]] = {
 def update_service(account: Account, request: Request) -> Result:
     """Update a service's name, description, status, timeouts or escalation policy (and so its teams)."""
     service = find(account, "services", request)
+    check_write(account, request, "configure", owners(service))
     body = request.json_object("service")
     changes: dict[str, Any] = {}
     for key, types in _SERVICE_FIELDS.items():
@@ -185,7 +183,9 @@ def update_service(account: Account, request: Request) -> Result:
 
 def delete_service(account: Account, request: Request) -> Result:
     """Delete a service."""
-    account.delete_service(find(account, "services", request))
+    service = find(account, "services", request)
+    check_write(account, request, "configure", owners(service))
+    account.delete_service(service)
     return 204, None
 
 
@@ -211,80 +211,34 @@ def _pagerduty_message(error: ValueError) -> str:
     return "Name has already been taken." if "already exists" in text else text
 
 
-# Schedules and on-calls
-
-
-def schedule_view(account: Account, request: Request, *, always: bool) -> View:
-    """Render schedules over the request's window: since/until, each defaulting to two weeks from the other.
-
-    With neither, render from now for two weeks when `always`, else serve schedules as stored.
+def update_escalation_policy(account: Account, request: Request) -> Result:
+    """Update an escalation policy's name, description, num_loops, teams or rules (escalation_delay_in_minutes,
+    targets).
     """
-    since, until = request.time("since"), request.time("until")
-    if since is None and until is None and not always:
-        return as_is
-    if since is None:
-        since = (until or account.now + SCHEDULE_WINDOW) - SCHEDULE_WINDOW
-    until = until or since + SCHEDULE_WINDOW
-    if until <= since:
-        raise invalid_input("Until must be after since.")
-    overflow = request.flag("overflow")
-
-    def view(schedule: Obj) -> Obj:
-        return schedule | render(schedule, account.overrides[schedule["id"]], since, until, overflow=overflow)
-
-    return view
-
-
-list_schedules = index(
-    "schedules",
-    "schedules",
-    filters=BY_TEAM,
-    view=lambda account, request: schedule_view(account, request, always=False),
-    doc="List schedules; with since/until, each with its layers, overrides and final schedule rendered.",
-)
+    policy = find(account, "escalation_policies", request)
+    check_write(account, request, "configure", owners(policy))
+    body = request.json_object("escalation_policy")
+    changes: dict[str, Any] = {key: body[key] for key in ("name", "description") if key in body}
+    if not all(isinstance(value, str) for value in changes.values()):
+        raise invalid_input("Name and description must be strings.")
+    if "num_loops" in body:
+        if not isinstance(body["num_loops"], int) or isinstance(body["num_loops"], bool) or body["num_loops"] < 0:
+            raise invalid_input("num_loops must be a non-negative integer.")
+        changes["num_loops"] = body["num_loops"]
+    if "teams" in body:
+        changes["teams"] = [_ref_id(ref) for ref in body["teams"] or []]
+    rules = body.get("escalation_rules")
+    if rules is not None and (not isinstance(rules, list) or not rules):
+        raise invalid_input("Escalation rules must be a non-empty list.")
+    try:
+        parsed = [(rule["targets"], rule["escalation_delay_in_minutes"]) for rule in rules] if rules else None
+        account.update_escalation_policy(policy, changes, parsed)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise invalid_input(f"Invalid escalation policy: {str(exc).strip(chr(39))}.") from None
+    return 200, {"escalation_policy": policy}
 
 
-def show_schedule(account: Account, request: Request) -> Result:
-    """Show a schedule with `final_schedule` rendered over since/until (default: the next two weeks)."""
-    schedule = find(account, "schedules", request)
-    return 200, {"schedule": schedule_view(account, request, always=True)(schedule)}
-
-
-def list_oncalls(account: Account, request: Request) -> Result:
-    """List who is on call at each level of each escalation policy between since and until (default: now)."""
-    since = request.time("since") or account.now
-    until = request.time("until") or since
-    if until < since:
-        raise invalid_input("Until must be after since.")
-    oncalls = list(_oncalls(account, request, since, max(until, since + timedelta(seconds=1))))
-    oncalls = filtered(oncalls, request, {"user_ids[]": lambda oncall: {oncall["user"]["id"]}})
-    if request.flag("earliest"):
-        firsts: dict[tuple[str, int, str], Obj] = {}
-        for oncall in oncalls:
-            key = (oncall["escalation_policy"]["id"], oncall["escalation_level"], oncall["user"]["id"])
-            firsts.setdefault(key, oncall)
-        oncalls = list(firsts.values())
-    return 200, paginate(request, "oncalls", oncalls, including(ONCALL_INCLUDES)(account, request))
-
-
-def _oncalls(account: Account, request: Request, since: datetime, until: datetime) -> Iterator[Obj]:
-    """Yield on-calls from every rule target: schedules' shifts, and users directly targeted (for good)."""
-    policies = set(request.values("escalation_policy_ids[]"))
-    schedules = set(request.values("schedule_ids[]"))
-
-    @functools.cache
-    def shifts_of(schedule_id: str) -> list[Shift]:
-        return final_shifts(account.schedules[schedule_id], account.overrides[schedule_id], since, until)
-
-    for policy in sorted(account.escalation_policies.values(), key=lambda p: p["name"].casefold()):
-        if policies and policy["id"] not in policies:
-            continue
-        for level, rule in enumerate(policy["escalation_rules"], 1):
-            for target in rule["targets"]:
-                row = {"escalation_policy": reference(policy), "escalation_level": level}
-                if target["type"] == "user_reference":
-                    if not schedules or "null" in schedules:
-                        yield row | {"user": target, "schedule": None, "start": None, "end": None}
-                elif not schedules or target["id"] in schedules:
-                    for shift in shifts_of(target["id"]):
-                        yield row | {"schedule": target} | shift.entry(since, until, overflow=True)
+def _ref_id(ref: Any) -> str:
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
+        raise invalid_input("References need an id.")
+    return ref["id"]

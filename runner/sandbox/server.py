@@ -1,4 +1,4 @@
-"""Serve the sandbox over HTTP, a thread per request, with the standard library's WSGI server."""
+"""Serve the sandbox over HTTP or HTTPS, a thread per request, with the standard library's WSGI server."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from socketserver import TCPServer, ThreadingMixIn
@@ -18,9 +19,15 @@ log = logging.getLogger(__name__)
 
 
 class SandboxServer(ThreadingMixIn, WSGIServer):
-    """A threaded WSGI server whose requests the app may drop (see `runner.sandbox.faults`)."""
+    """A threaded WSGI server whose requests the app may drop (see `runner.sandbox.faults`).
+
+    With `tls` (a server-side SSL context) it speaks HTTPS; each connection's
+    handshake happens in its own thread, so a slow or failing client holds up
+    no other.
+    """
 
     daemon_threads = True
+    tls: ssl.SSLContext | None = None
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host up in DNS (getfqdn), which can hang offline.
@@ -28,11 +35,27 @@ class SandboxServer(ThreadingMixIn, WSGIServer):
         self.server_name, self.server_port = self.server_address[:2]
         self.setup_environ()
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError) as exc:
+                log.warning("TLS handshake with %s failed: %s", client_address[0], exc)
+                return
+        super().finish_request(request, client_address)
+
     @property
     def url(self) -> str:
         """Return the base URL clients reach the server at."""
         host, port = self.server_address[:2]
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class _IPv6SandboxServer(SandboxServer):
@@ -60,19 +83,29 @@ class _RequestHandler(WSGIRequestHandler):
         log.warning(format, *args)
 
 
-def make_server(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
-    """Bind a server for `app` on `host:port` (port 0: a free one); raises OSError if it cannot."""
+def make_server(
+    app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+) -> SandboxServer:
+    """Bind a server for `app` on `host:port` (port 0: a free one), HTTPS with `tls`; raises OSError if it cannot."""
     server_class = _IPv6SandboxServer if ":" in host else SandboxServer
     server = server_class((host, port), _RequestHandler)
+    if tls is not None:
+        server.tls = tls
+        server.base_environ["HTTPS"] = "on"  # so wsgiref tells the app the scheme is https
     server.set_app(app)
     return server
 
 
 def serve(
-    app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0, *, ready: Callable[[str], None] = lambda url: None
+    app: Callable[..., Any],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    ready: Callable[[str], None] = lambda url: None,
 ) -> None:
     """Serve `app` until SIGINT or SIGTERM, calling `ready(url)` once it listens; from the main thread only."""
-    server = make_server(app, host, port)
+    server = make_server(app, host, port, tls=tls)
 
     def stop(signum: int, frame: Any) -> None:
         # shutdown() waits for serve_forever() to return, so it must run outside this (the serving) thread.
@@ -89,9 +122,11 @@ def serve(
 
 
 @contextlib.contextmanager
-def running(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> Iterator[SandboxServer]:
+def running(
+    app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+) -> Iterator[SandboxServer]:
     """Serve `app` from a background thread for the duration of the block (tests, the pytest plugin)."""
-    server = make_server(app, host, port)
+    server = make_server(app, host, port, tls=tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -1,4 +1,4 @@
-"""GET /audit/records: the account's changes, newest first, under cursor pagination."""
+"""The audit trail: the account's changes (`/audit/records`), newest first, under cursor pagination."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from runner.sandbox.api import (
     check_choices,
     filtered,
     invalid_input,
-    time_window,
 )
-from runner.sandbox.objects import KINDS, Obj, kind_of
+from runner.sandbox.objects import KINDS, Obj, kind_of, timestamp
 
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=31)
@@ -33,11 +32,7 @@ def list_audit_records(account: Account, request: Request) -> Result:
     actions[], actor_type and actor_id, method_type and method_truncated_token.
     """
     check_choices(request, {"root_resource_types[]": RESOURCE_TYPES, "actions[]": ("create", "update", "delete")})
-    since = request.time("since") or (request.time("until") or account.now) - DEFAULT_WINDOW
-    until = request.time("until") or account.now
-    if until - since > MAX_WINDOW:
-        raise invalid_input("The date range may not be longer than 31 days.")
-    first, last = time_window(request, since, until)
+    first, last = window(account, request)
     records = [
         record
         for record in account.ordered("audit_records", key=lambda record: record["execution_time"], newest_first=True)
@@ -52,14 +47,29 @@ def list_audit_records(account: Account, request: Request) -> Result:
         },
     )
     by_actor, by_method = _by_actor(request), _by_method(request)
-    records = [record for record in records if by_actor(record) and by_method(record)]
+    return 200, cursor_page(request, [record for record in records if by_actor(record) and by_method(record)])
+
+
+def window(account: Account, request: Request) -> tuple[str, str]:
+    """Return the request's since and until as timestamps: the last 24 hours by default, at most 31 days."""
+    since = request.time("since") or (request.time("until") or account.now) - DEFAULT_WINDOW
+    until = request.time("until") or account.now
+    if until < since:
+        raise invalid_input("Until must be after since.")
+    if until - since > MAX_WINDOW:
+        raise invalid_input("The date range may not be longer than 31 days.")
+    return timestamp(since), timestamp(until)
+
+
+def cursor_page(request: Request, records: list[Obj]) -> Obj:
+    """Return the page of `records` the request's cursor and limit select, with the next cursor."""
     limit = min(request.integer("limit", DEFAULT_LIMIT), MAX_LIMIT)
     if limit < 1:
         raise invalid_input("Limit must be positive.")
     offset = _decode(request.value("cursor"))
-    page = records[offset : offset + limit]
     more = offset + limit < len(records)
-    return 200, {"records": page, "limit": limit, "next_cursor": _encode(offset + limit) if more else None}
+    next_cursor = _encode(offset + limit) if more else None
+    return {"records": records[offset : offset + limit], "limit": limit, "next_cursor": next_cursor}
 
 
 def _by_actor(request: Request) -> Callable[[Obj], bool]:
