@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from runner.policy import READ_ONLY
 from runner.read_cache import ReadCache
 from runner.results import SEVERITIES, RunResult, summarize
 from runner.run import new_run_id
 from runner.timestamps import now_iso
-from runner.policy import READ_ONLY
 
 if TYPE_CHECKING:
     from runner.launch import Launch

@@ -67,15 +67,14 @@ class Context:
         now: datetime,
         run_id: str,
         write_headers: Mapping[str, str],
+        log: Any,
     ) -> None:
-        import structlog
-
         self.recipe = recipe
         self.run_id = run_id
         self.params = MappingProxyType(dict(params))
         self.pd = Reader(source)
         self.now = now
-        self.log = structlog.get_logger(f"recipes.{recipe.name}")
+        self.log = log
         self._headers = MappingProxyType(dict(write_headers))
         self._planned: list[tuple[Action, AlreadyDone | None]] = []
         self._refused: list[str] = []

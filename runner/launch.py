@@ -23,10 +23,10 @@ from runner.errors import UsageError
 if TYPE_CHECKING:
     from runner.history import History
     from runner.plugins import Registry
+    from runner.policy import WritePolicy
     from runner.recipe import Recipe
     from runner.results import Action, RunResult
     from runner.session import Session
-    from runner.policy import WritePolicy
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.timestamps import iso, parse_iso
 from runner.errors import ApiError
+from runner.timestamps import iso, parse_iso
 
 PAGE_SIZE = 100
 CLASSIC_PAGINATION_CAP = 10_000

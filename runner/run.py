@@ -14,10 +14,10 @@ import structlog
 from runner import log as pdlog
 from runner.context import Context, Source
 from runner.errors import HistoryError, PdrunError
+from runner.policy import WritePolicy
 from runner.results import Finding, RunResult, run_key
 from runner.timestamps import now_iso
 from runner.transport import tracking
-from runner.policy import WritePolicy
 from runner.writer import Writer
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ def run_recipe(
             history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
                           trigger=trigger, schedule=schedule, started_at=started_at)
         ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or datetime.now(UTC),
-                      run_id=run_id, write_headers=session.write_headers())
+                      run_id=run_id, write_headers=session.write_headers(),
+                      log=structlog.get_logger(f"recipes.{recipe.name}"))
         writer = Writer(session=session, policy=policy, history=history, run_id=run_id, account=account,
                         read_since=read_since or started_at)
         try:

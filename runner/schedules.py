@@ -17,8 +17,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from runner.config import Config, ScheduleConfig
 from runner.errors import ConfigError, PdrunError, suggest
 from runner.launch import Consent
-from runner.sinks import bind_sinks
 from runner.policy import WritePolicy
+from runner.sinks import bind_sinks
 
 if TYPE_CHECKING:
     from runner.launch import Launcher

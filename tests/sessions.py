@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import httpx2
 
-from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN
-from runner.sandbox.demo import DEMO_FROM_EMAIL
 from runner.config import Config, PagerDutyConfig
 from runner.launch import Launch, Launcher, Target
+from runner.sandbox import SANDBOX_BASE_URL, SANDBOX_TOKEN
+from runner.sandbox.demo import DEMO_FROM_EMAIL
 from runner.session import Session, connect
 
 

@@ -21,6 +21,7 @@ from runner.sandbox import (
     SandboxApp,
     demo_account,
 )
+from runner.sandbox.clock import stopped
 from runner.sandbox.demo import (
     DEMO_FROM_EMAIL,
     DEMO_INCIDENT_ID,
@@ -28,7 +29,6 @@ from runner.sandbox.demo import (
     DEMO_ROUTING_KEY,
     DEMO_USER_TOKEN,
 )
-from runner.sandbox.clock import stopped
 from runner.sandbox.objects import reference
 from runner.sandbox.routes import ROUTES
 

@@ -20,6 +20,7 @@ from runner.sandbox import (
     SandboxApp,
     demo_account,
 )
+from runner.sandbox.clock import stopped
 from runner.sandbox.demo import (
     DEMO_FROM_EMAIL,
     DEMO_INCIDENT_ID,
@@ -27,7 +28,6 @@ from runner.sandbox.demo import (
     DEMO_TEAMLESS_SERVICES,
     DEMO_USER_TOKEN,
 )
-from runner.sandbox.clock import stopped
 from runner.sandbox.routes import endpoint_table
 
 NOW = datetime(2024, 5, 6, 12, tzinfo=timezone.utc)

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx2
 import pytest
-
 from demo_expectations import DEMO_PLANTED
+
 from docs import sandbox_doc
 from runner.sandbox import (
     SANDBOX_BASE_URL,

@@ -10,14 +10,14 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sessions import sandbox_session
 
-from runner.rate_limit import RateLimiter
-from runner.timestamps import parse_iso
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError
+from runner.rate_limit import RateLimiter
 from runner.sandbox import Faults, SandboxApp
 from runner.sandbox.large import large_account
-from sessions import sandbox_session
+from runner.timestamps import parse_iso
 
 
 class SimulatedTime:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from plugin_dist import make_plugin
 
-from runner.timestamps import iso
 from runner.history import History
+from runner.timestamps import iso
 
 PDRUN = str(Path(sys.executable).with_name("pdrun"))
 PATIENCE_S = 120

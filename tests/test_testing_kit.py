@@ -80,3 +80,11 @@ def test_the_readme_shows_the_tested_example():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     example = next(block for block in code_blocks("python") if "def test_" in block)
     assert f"```python\n{example}```" in readme
+
+
+def test_the_documented_example_passes_alone_in_a_fresh_process(pytester):
+    """Its pd_logs assertion holds in the first (here: only) test of a process."""
+    (documented,) = code_blocks("python")
+    pytester.makepyfile(test_documented=documented)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

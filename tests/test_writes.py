@@ -4,13 +4,13 @@ import json
 
 from sessions import session_for
 
-from runner.timestamps import now_iso
-from runner.history import History, default_url
 from runner.cli.exit_codes import exit_code
+from runner.history import History, default_url
 from runner.plugins import load_registry
+from runner.policy import WritePolicy
 from runner.run import run_recipe
 from runner.sandbox.demo import DEMO_INCIDENT_ID, DEMO_USER_TOKEN
-from runner.policy import WritePolicy
+from runner.timestamps import now_iso
 
 
 def writes(sandbox) -> list:

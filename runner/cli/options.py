@@ -16,8 +16,8 @@ from runner import log as pdlog
 from runner.cli.exit_codes import FAIL_ON
 from runner.errors import UsageError
 from runner.launch import Consent, Launcher, Target
-from runner.report import FORMATS, write_whole
 from runner.policy import CONFIRM_ABOVE, DEFAULT_MAX_WRITES
+from runner.report import FORMATS, write_whole
 
 if TYPE_CHECKING:
     from runner.config import Config

@@ -12,13 +12,13 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from runner.errors import ConfigError, HistoryError, UsageError
-from runner.history import claims as claim_rows
+import runner.history.claims as claim_rows
+from runner.errors import HistoryError, UsageError
+from runner.history.engine import alive, default_url, engine_for, reason, safe_url
 from runner.history.memory import remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
@@ -26,27 +26,19 @@ from runner.results import Action, RunResult, plain_params
 from runner.timestamps import iso, now_iso
 
 T = TypeVar("T")
-# Drivers pdrun knows how to name when missing: the SQLAlchemy dialect's module -> what installs it.
-DRIVER_EXTRAS = {"psycopg": 'pip install "pdrun[postgres]"', "psycopg2": 'pip install "pdrun[postgres]"'}
-
-
-def default_url(environ: Mapping[str, str]) -> str:
-    """Return the SQLite URL under $XDG_STATE_HOME/pdrun (default ~/.local/state/pdrun)."""
-    state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return f"sqlite:///{Path(state_home) / 'pdrun' / 'history.db'}"
 
 
 class History:
     """Where every run is recorded, writes are claimed, and findings are remembered between runs."""
 
     def __init__(self, url: str) -> None:
-        self.url = _safe(url)  # as messages show it: never with a password
-        self.engine = _engine(url)
+        self.url = safe_url(url)  # as messages show it: never with a password
+        self.engine = engine_for(url)
         try:
             # The schema revisions before and after opening: (None, head) for a new history.
             self.migrated = upgrade(self.engine, self.url)
         except (OSError, sa.exc.SQLAlchemyError) as exc:
-            raise HistoryError(f"cannot open the run history at {self.url}: {_reason(exc)}") from None
+            raise HistoryError(f"cannot open the run history at {self.url}: {reason(exc)}") from None
 
     # Runs
 
@@ -112,15 +104,15 @@ class History:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.pid).where(runs.c.status == "running", runs.c.host == socket.gethostname())
             ).all()
-        return self.interrupt([r.id for r in rows if not _alive(r.pid)], at=at)
+        return self.interrupt([r.id for r in rows if not alive(r.pid)], at=at)
 
-    def run_alive(self, run_id: str) -> bool:
+    def runalive(self, run_id: str) -> bool:
         """Whether a run may still be going: recorded running, and (on this host) its process exists."""
         with self._reading() as conn:
             row = conn.execute(sa.select(runs.c.status, runs.c.host, runs.c.pid).where(runs.c.id == run_id)).first()
         if row is None or row.status != "running":
             return False
-        return row.host != socket.gethostname() or _alive(row.pid)
+        return row.host != socket.gethostname() or alive(row.pid)
 
     # Actions and claims
 
@@ -221,40 +213,14 @@ class History:
             with self.engine.connect() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"cannot read the run history at {self.url}: {_reason(exc)}") from None
+            raise HistoryError(f"cannot read the run history at {self.url}: {reason(exc)}") from None
 
     def _write(self, work: Callable[[sa.Connection], T], *, what: str = "write") -> T:
         try:
             with self.engine.begin() as conn:
                 return work(conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"cannot {what} the run history at {self.url}: {_reason(exc)}") from None
-
-
-def _engine(url: str) -> sa.Engine:
-    """Create the engine for `url`; a missing database driver is one line saying how to install it."""
-    try:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
-    except ModuleNotFoundError as exc:
-        fix = DRIVER_EXTRAS.get((exc.name or "").split(".")[0], f"install the Python package {exc.name}")
-        raise ConfigError(f"[runner] state {_safe(url)}: its database driver is not installed: {fix}") from None
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"[runner] state {_safe(url)}: not a database URL pdrun can use ({exc})") from None
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        raise HistoryError(f"cannot open the run history at {_safe(url)}: {_reason(exc)}") from None
-    if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
-    return engine
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+            raise HistoryError(f"cannot {what} the run history at {self.url}: {reason(exc)}") from None
 
 
 def _run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any],
@@ -269,37 +235,6 @@ def _run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[s
 
 def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str, Any]:
     return {"run_id": run_id, "seq": seq, "key": action.key(account), **action.to_dict()}
-
-
-def _tune_sqlite(engine: sa.Engine) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # pysqlite's own BEGIN would be DEFERRED; we issue ours
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 def open_history(state: str | None, *, keep_runs_days: int, environ: Mapping[str, str]) -> History:

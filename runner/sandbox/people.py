@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runner.sandbox.objects import Obj, object_id, reference, secret, timestamp
 from runner.sandbox.licenses import Licensing
+from runner.sandbox.objects import Obj, object_id, reference, secret, timestamp
 from runner.sandbox.roles import ROLES
 from runner.sandbox.store import refresh
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from runner.sandbox.access import check_write, find
 from runner.sandbox.account import Account
-from runner.sandbox.api import ApiError, Request, applying, Result, including, invalid_input, not_found, paginate
+from runner.sandbox.api import ApiError, Request, Result, applying, including, invalid_input, not_found, paginate
 from runner.sandbox.audit_records import cursor_page, window
 from runner.sandbox.objects import Obj
 from runner.sandbox.people import CONTACT_METHOD_TYPES, USER_FIELDS
