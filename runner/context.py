@@ -7,8 +7,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from runner.errors import WriteRefused
-from runner.results import Action, Finding, ObjectRef
+from runner.errors import RecipeError, WriteRefused
+from runner.params import period_of
+from runner.results import Action, Finding, ObjectRef, Row
 
 if TYPE_CHECKING:
     from runner.recipe import Recipe
@@ -90,6 +91,21 @@ class Context:
             message=message,
             object=ObjectRef.of(obj),
         )
+
+    def row(self, **values: Any) -> Row:
+        """One row of a report, by column: yield it from the recipe (columns it leaves out are empty)."""
+        unknown = set(values) - set(self.recipe.columns)
+        if unknown:
+            raise RecipeError(f"recipe {self.recipe.name!r} made a row with undeclared columns {sorted(unknown)}"
+                              f" (declared: {', '.join(self.recipe.columns) or 'none'})")
+        return Row({column: values.get(column) for column in self.recipe.columns})
+
+    @property
+    def period(self) -> tuple[datetime, datetime]:
+        """The (since, until) of a recipe declared with `period_days`, from --since, --until or --days."""
+        if self.recipe.period_days is None:
+            raise RecipeError(f"recipe {self.recipe.name!r} has no period: declare @recipe(period_days=N)")
+        return period_of(self.params, now=self.now, default_days=self.recipe.period_days)
 
     def write(
         self, method: str, path: str, body: Any = None, *, already_done: AlreadyDone | None = None, once: bool = False

@@ -6,9 +6,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.errors import UsageError
+from runner.timestamps import iso
 
 PARAM_TYPES = (str, int, float, bool)
 # PagerDuty's object ids: capital letters and digits (PWCQIH1; newer incident ids are longer).
@@ -108,3 +110,39 @@ def _fits(value: Any, kind: type) -> bool:
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, kind)
+
+
+PERIOD_PARAMS = ("since", "until", "days")
+
+
+def period_params(default_days: int) -> tuple[Param, ...]:
+    """The options of a recipe with a period: `--since`/`--until` (ISO 8601) or `--days` back from now."""
+    return (
+        Param(name="since", help="Start of the period, ISO 8601 (e.g. 2026-11-01 or 2026-11-01T09:00:00Z)."),
+        Param(name="until", help="End of the period, ISO 8601 (default: now)."),
+        Param(name="days", type=int, minimum=1, maximum=3660,
+              help=f"The period is the last N days up to --until (default {default_days}, unless --since)."),
+    )
+
+
+def period_of(params: Mapping[str, Any], *, now: datetime, default_days: int) -> tuple[datetime, datetime]:
+    """The (since, until) a recipe's period options choose, in UTC; UsageError if they contradict."""
+    until = _moment(params.get("until"), "--until") or now
+    since = _moment(params.get("since"), "--since")
+    if since is not None and params.get("days") is not None:
+        raise UsageError("give --since or --days, not both")
+    since = since or until - timedelta(days=params.get("days") or default_days)
+    if since >= until:
+        raise UsageError(f"the period must end after it starts (--since {iso(since)}, --until {iso(until)})")
+    return since, until
+
+
+def _moment(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T09:00:00Z")\
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

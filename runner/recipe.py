@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import textwrap
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.params import Param, validate_table
+from runner.params import Param, period_of, period_params, validate_table
 
 if TYPE_CHECKING:
     from runner.context import Context
@@ -58,6 +59,8 @@ class Recipe:
     description: str = ""
     params: tuple[Param, ...] = ()
     writes: tuple[WriteRule, ...] = ()
+    columns: tuple[str, ...] = ()
+    period_days: int | None = None
     tags: tuple[str, ...] = ()
     one_of: tuple[str, ...] = ()
     validate: Callable[[Mapping[str, Any]], None] | None = None
@@ -68,10 +71,13 @@ class Recipe:
         unknown = set(self.one_of) - set(names)
         if unknown:
             raise ValueError(f"recipe {self.name!r}: one_of names unknown parameters {sorted(unknown)}")
+        if self.columns and self.writes:
+            raise ValueError(f"recipe {self.name!r}: a report (columns=) never writes (writes=)")
 
     @property
     def kind(self) -> str:
-        return "writes" if self.writes else "reads"
+        """What the recipe does: `audit` (findings), `write` (planned writes) or `report` (rows)."""
+        return "write" if self.writes else "report" if self.columns else "audit"
 
     def may_write(self, method: str, path: str) -> bool:
         """Whether this recipe declared a write of `method` to `path`."""
@@ -102,6 +108,8 @@ class Recipe:
         if self.one_of and not any(params[n] not in (None, (), False) for n in self.one_of):
             flags = ", ".join(self.param(n).flag for n in self.one_of)
             raise UsageError(f"recipe {self.name!r} needs at least one of {flags}")
+        if self.period_days is not None:  # refuse a bad period now, before any request
+            period_of(params, now=datetime.now(UTC), default_days=self.period_days)
         if self.validate is not None:
             self.validate(params)
         return params
@@ -112,21 +120,30 @@ def recipe(
     *,
     params: Iterable[Param] = (),
     writes: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    period_days: int | None = None,
     tags: Iterable[str] = (),
     one_of: Iterable[str] = (),
     validate: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Recipe]:
     """Declare a function as a recipe; its docstring's first line is the summary.
 
-    `writes` lists every write the recipe may plan, as a method and a path
-    template (`"POST /incidents/{id}/notes"`); a recipe without it only reads.
+    A recipe is an audit (it yields `ctx.finding(...)`), a write recipe
+    (`writes` lists every write it may plan, as a method and a path template,
+    `"POST /incidents/{id}/notes"`), or a report (`columns` names the columns
+    of the rows it yields with `ctx.row(...)`; a report never writes).
+    `period_days` gives a recipe the period options `--since`, `--until` and
+    `--days` (default: the last `period_days` days), read as `ctx.period`.
     `one_of` names parameters of which at least one must be given; `validate`
     receives the resolved parameters before any API call and raises
     UsageError for combinations the declarations cannot express.
     """
     if isinstance(writes, (bool, str)):
         raise TypeError("writes= lists the writes a recipe may plan, e.g. writes=['POST /incidents/{id}/notes']")
+    if isinstance(columns, str):
+        raise TypeError("columns= lists a report's column names, e.g. columns=['user', 'hours']")
     rules = tuple(WriteRule.parse(text) for text in writes)
+    declared = tuple(params) + (period_params(period_days) if period_days is not None else ())
 
     def decorate(func: Callable[..., Any]) -> Recipe:
         doc = (func.__doc__ or "").strip()
@@ -136,8 +153,10 @@ def recipe(
             func=func,
             summary=summary.strip(),
             description=textwrap.dedent(rest).strip(),
-            params=tuple(params),
+            params=declared,
             writes=rules,
+            columns=tuple(columns),
+            period_days=period_days,
             tags=tuple(tags),
             one_of=tuple(one_of),
             validate=validate,

@@ -45,7 +45,9 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 def render(result: RunResult, fmt: str) -> str:
     """Return one run's result in format `fmt` (one of FORMATS)."""
     if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2)
+        return json.dumps(result.to_dict(), indent=2, default=str)
+    if result.columns:
+        return _rows(result, fmt)
     if fmt == "csv":
         return _actions_csv(result) if result.actions else _csv([result])
     if fmt == "markdown":
@@ -61,6 +63,22 @@ def render(result: RunResult, fmt: str) -> str:
         parts.append(table(rows, ("status", "write", "error")))
     parts.append(_run_line(result))
     return "\n\n".join(parts)
+
+
+def _rows(result: RunResult, fmt: str) -> str:
+    """A report's rows: a table, CSV with the declared columns, or a markdown table."""
+    cells = [["" if row.get(c) is None else str(row.get(c)) for c in result.columns] for row in result.rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([result.columns, *cells])
+        return out.getvalue().rstrip("\n")
+    line = _run_line(result)
+    if fmt == "markdown":
+        lines = [f"# pdrun {result.recipe}", "", line, "", "| " + " | ".join(result.columns) + " |",
+                 "|" + "---|" * len(result.columns)]
+        return "\n".join([*lines, *("| " + " | ".join(_cell(c) for c in row) + " |" for row in cells)])
+    return "\n\n".join([table(cells, result.columns), line] if cells else ["No rows.", line])
 
 
 def describe_action(action: Action) -> str:
@@ -203,7 +221,7 @@ def _cell(text: str) -> str:
 
 
 def _run_line(result: RunResult) -> str:
-    counts = [f"{len(result.findings)} findings"] if not result.actions else []
+    counts = [f"{len(result.rows)} rows"] if result.columns else [f"{len(result.findings)} findings"] if not result.actions else []
     if result.summary and not result.actions:
         counts += [f"{n} {state}" for state, n in result.summary.items()]
     by_status: dict[str, int] = {}

@@ -88,6 +88,13 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row of a report, by column name."""
+
+    values: Mapping[str, Any]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Action:
     """One write request a recipe planned, and what became of it.
@@ -152,6 +159,8 @@ class RunResult:
     finished_at: str
     findings: tuple[Finding, ...] = ()
     actions: tuple[Action, ...] = ()
+    columns: tuple[str, ...] = ()
+    rows: tuple[Mapping[str, Any], ...] = ()
     api_calls: int = 0
     error: str | None = None
     duration_ms: int = field(default=0, compare=False)
@@ -172,6 +181,7 @@ class RunResult:
             "finished_at": self.finished_at,
             "findings": [f.to_dict() for f in self.findings],
             "actions": [a.to_dict() for a in self.actions],
+            **({"columns": list(self.columns), "rows": [dict(row) for row in self.rows]} if self.columns else {}),
             "resolved": [f.to_dict() for f in self.resolved],
             "summary": dict(self.summary) if self.summary is not None else None,
             "stats": {"api_calls": self.api_calls},

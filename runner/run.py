@@ -13,9 +13,9 @@ import structlog
 
 from runner import log as pdlog
 from runner.context import Context, Source
-from runner.errors import HistoryError, PdrunError
+from runner.errors import HistoryError, PdrunError, RecipeError
 from runner.policy import WritePolicy
-from runner.results import Finding, RunResult, run_key
+from runner.results import Finding, Row, RunResult, run_key
 from runner.timestamps import now_iso
 from runner.transport import tracking
 from runner.writer import Writer
@@ -89,12 +89,13 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
     """Run the recipe (reads and a plan of writes), then carry out the plan unless the recipe failed."""
     t0 = time.perf_counter()
     findings: list[Finding] = []
+    rows: list[Row] = []
     error, refused, crash = None, False, None
     actions = ()
     with tracking() as traffic:
         try:
-            for finding in ctx.recipe.func(ctx) or ():
-                findings.append(finding)
+            for item in ctx.recipe.func(ctx) or ():
+                _collect(item, findings, rows, ctx)
             if ctx.refused or traffic.refused:
                 attempts = ", ".join([*ctx.refused, *traffic.refused])
                 error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {attempts}; nothing was written"
@@ -113,12 +114,25 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
         status="refused" if refused else "failed" if error else "findings" if findings else "ok",
         finished_at=now_iso(),
         findings=tuple(findings),
+        columns=ctx.recipe.columns,
+        rows=tuple(row.values for row in rows),
         actions=tuple(actions or (action for action, _ in ctx.planned)),
         api_calls=traffic.calls,
         error=pdlog.redact(error) if error else None,
         duration_ms=round((time.perf_counter() - t0) * 1000),
         exception=crash,
     )
+
+
+def _collect(item: object, findings: list[Finding], rows: list[Row], ctx: Context) -> None:
+    """Keep what the recipe yielded: a finding (from ctx.finding) or, in a report, a row (from ctx.row)."""
+    if isinstance(item, Finding):
+        findings.append(item)
+    elif isinstance(item, Row) and ctx.recipe.columns:
+        rows.append(item)
+    else:
+        expected = "ctx.row(...)" if ctx.recipe.columns else "ctx.finding(...)"
+        raise RecipeError(f"recipe {ctx.recipe.name!r} yielded {type(item).__name__}; yield {expected}")
 
 
 def _deliver(result: RunResult, sinks: Sequence[BoundSink], context: SinkContext | None,

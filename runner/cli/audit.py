@@ -54,17 +54,17 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     named = [registry.get(name) for name in recipes]
     if named and tag:
         named = [r for r in named if tag in r.tags]
-    writers = [r.name for r in named if r.writes]
-    if writers:
-        raise UsageError(f"audit runs read-only recipes; these write: {', '.join(writers)}")
+    others = [f"{r.name} ({r.kind})" for r in named if r.kind != "audit"]
+    if others:
+        raise UsageError(f"audit runs audits (recipes that report findings); these are not: {', '.join(others)}")
+    label = repr(tag or "hygiene")
     tagged = [r for r in sorted(registry.recipes.values(), key=lambda r: r.name) if (tag or "hygiene") in r.tags]
-    chosen = named or [r for r in tagged if not r.writes]
+    chosen = named or [r for r in tagged if r.kind == "audit"]
+    left_out = ", ".join(f"{r.name} ({r.kind})" for r in tagged if r.kind != "audit") if not named else ""
     if not chosen:
-        raise UsageError(f"no read-only recipe is tagged {tag or 'hygiene'!r}")
-    left_out = [r.name for r in tagged if r.writes] if not named else []
+        raise UsageError(f"no audit is tagged {label}" + (f"; tagged so but not audits: {left_out}" if left_out else ""))
     if left_out:
-        click.echo(f"pdrun: audit leaves out the write recipes tagged {tag or 'hygiene'!r}: {', '.join(left_out)}",
-                   err=True)
+        click.echo(f"pdrun: audit leaves out the recipes tagged {label} that are not audits: {left_out}", err=True)
     params = {r.name: launcher.params(config, r) for r in chosen}
     progress = Progress() if sys.stderr.isatty() and config.logging.format != "json" else None
     with launcher.open(config, target(sandbox, base_url), history=not options.no_history) as launch:
