@@ -1,4 +1,5 @@
-"""PagerDuty's rate limit, kept by the client: one request budget per API token, shared by every thread."""
+"""PagerDuty's rate limit, kept by the client: one request budget per API token, shared by every thread;
+and the requests in flight at once, served in turn."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from types import TracebackType
 
 
 class RateLimiter:
@@ -61,3 +63,33 @@ class RateLimiter:
                 self.pause(float(reset))
         except ValueError:
             pass
+
+
+class Slots:
+    """At most `n` holders at once; the others wait, and are let in in the order they came.
+
+    A slot a holder gives up goes straight to the longest waiting, so a
+    thread that keeps asking (a pool fetching page after page) cannot pass
+    one that asked before it (the first page of another listing).
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free = max(1, n)
+        self._waiting: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1

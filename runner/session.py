@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -14,8 +15,8 @@ import pagerduty
 from runner import log as pdlog
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError, ConfigError, OutcomeUnknown, TokenRejected
-from runner.pagination import TIME_WINDOWED, Paginator
-from runner.rate_limit import RateLimiter
+from runner.pagination import BY_NAME, TIME_WINDOWED, Paginator
+from runner.rate_limit import RateLimiter, Slots
 from runner.transport import PlainHttpTransport, RetryingTransport
 
 
@@ -48,6 +49,8 @@ class Session:
             transport, retries=retries, sleep=sleep, limiter=limiter, base_path=urlsplit(url).path.rstrip("/")
         )
         self._pages = Paginator(self._get_json, concurrency=concurrency)
+        # At most `concurrency` requests in flight, however many listings and threads are reading.
+        self._slots = Slots(concurrency)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
@@ -55,25 +58,31 @@ class Session:
         self._events: dict[str, pagerduty.EventsApiV2Client] = {}
         # Why no further request can succeed (token rejected, PagerDuty unreachable), once known.
         self.unusable: str | None = None
+        # Set once PagerDuty has answered a request, or failed to: then `unusable` says whether it can be used.
+        self.answered = threading.Event()
 
     def get(self, path: str, **params: Any) -> Any:
         """GET one resource and return the entity inside its wrapper (`{"service": {...}}` -> `{...}`)."""
-        return self._unwrap(path, self._get_json(path, params))
+        return self._get_one(path, params)
 
     def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
-        """GET many resources, a few at a time within the rate limit; yield them unwrapped, in order."""
-        reads = list(reads)
-        bodies = self._pages.in_order(reads)
-        return (self._unwrap(path, body) for (path, _), body in zip(reads, bodies, strict=True))
+        """GET many resources, a few at a time within the rate limit; yield them unwrapped, in order.
+
+        `reads` is consumed as the answers are, so it may be built from a listing still arriving.
+        """
+        return self._pages.in_order(reads, fetch=self._get_one)
 
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Yield every object of a collection, in order, as pages arrive.
 
         List values become `name[]` parameters: `iter("services", include=["teams"])`.
         Classic listings fetch their first page with `total=true` and the rest
-        concurrently; cursor listings follow `next_cursor`. Incidents and log
-        entries past PagerDuty's 10,000-record cap are read in time windows;
+        concurrently; cursor listings follow `next_cursor`. Past PagerDuty's
+        10,000-record cap, incidents and log entries are read in time windows,
+        services and escalation policies (up to 20,000) from both ends by name;
         any other listing that large raises ApiError instead of stopping short.
+        `date_range="all"` on incidents reads every one, and with `until`
+        every one created before it (PagerDuty alone would ignore `until`).
         """
         canonical = self._client.canonical_path(path)
         _, wrapper = self._client.entity_wrappers("GET", canonical)
@@ -82,7 +91,7 @@ class Session:
         elif canonical in TIME_WINDOWED:
             yield from self._pages.windowed(path, wrapper, params)
         else:
-            yield from self._pages.classic(path, wrapper, params)
+            yield from self._pages.classic(path, wrapper, params, by_name=canonical in BY_NAME)
 
     def query(self, path: str, body: Any) -> Any:
         """POST to one of PagerDuty's read-only endpoints (analytics) and return the decoded response."""
@@ -127,12 +136,16 @@ class Session:
         _, wrapper = self._client.entity_wrappers("GET", self._client.canonical_path(path))
         return body[wrapper] if wrapper and isinstance(body, dict) and wrapper in body else body
 
+    def _get_one(self, path: str, params: Mapping[str, Any]) -> Any:
+        return self._unwrap(path, self._get_json(path, params))
+
     def _get_json(self, path: str, params: Mapping[str, Any]) -> Any:
         return self._request("GET", path, params=dict(params)).json()
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx2.Response:
         try:
-            response = self._client.request(method, path, **kw)
+            with self._slots:
+                response = self._client.request(method, path, **kw)
         except pagerduty.HttpError as exc:  # the library raises this for a 401 only
             self.unusable = (
                 f"PagerDuty rejected the API token from {self._token_source} (401);"
@@ -145,6 +158,8 @@ class Session:
             if exc.status is None and not isinstance(exc, OutcomeUnknown):  # unreachable, even after retries
                 self.unusable = str(exc)
             raise
+        finally:
+            self.answered.set()
         if not response.is_success:
             raise _api_error(method, path, response)
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -12,12 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sessions import sandbox_session
 
+from runner import pagination
 from runner.config import PagerDutyConfig
 from runner.errors import ApiError
 from runner.rate_limit import RateLimiter
 from runner.sandbox import Faults, SandboxApp
+from runner.sandbox import api as sandbox_api
 from runner.sandbox.large import large_account
-from runner.timestamps import parse_iso
+from runner.timestamps import iso, parse_iso
 
 
 class SimulatedTime:
@@ -85,15 +88,53 @@ def test_concurrent_pages_stay_within_the_budget(pd_account, pd_sandbox):
     assert len(statuses) == 21 and set(statuses) == {200}
 
 
-def test_a_listing_past_the_cap_without_a_time_range_fails_before_yielding(pd_account, pd_sandbox):
+def test_services_past_the_cap_are_read_from_both_ends_each_once(pd_account, pd_sandbox):
     policy = next(iter(pd_account.escalation_policies.values()))
     for n in range(10_001):
         pd_account.add_service(f"svc {n:05}", escalation_policy=policy)
-    session = session_on(pd_sandbox)
-    listing = session.iter("services")
-    with pytest.raises(ApiError, match=r"GET services: 10026 results, past PagerDuty's 10000-record pagination cap"):
+    total = len(pd_account.services)
+    seen = [s["id"] for s in session_on(pd_sandbox, concurrency=8, rate_limit=0).iter("services")]
+    expected = sorted(pd_account.services.values(), key=lambda s: s["name"].casefold())
+    assert seen == [s["id"] for s in expected]  # each once, in name order
+    assert len(pd_sandbox.exchanges) == math.ceil(total / 100)
+    descending = [e.query for e in pd_sandbox.exchanges if e.query["sort_by"] == ["name:desc"]]
+    assert [(q["offset"], q["limit"]) for q in descending] == [(["0"], [str(total - 10_000)])]
+
+
+def test_a_listing_past_the_cap_with_no_exact_split_fails_before_yielding(pd_account, pd_sandbox):
+    for n in range(10_001):
+        pd_account.add_team(f"team {n:05}")
+    listing = session_on(pd_sandbox).iter("teams")
+    with pytest.raises(ApiError, match=r"GET teams: 10007 results, past PagerDuty's 10000-record pagination cap"):
         next(listing)
     assert len(pd_sandbox.exchanges) == 1
+
+
+@pytest.fixture
+def cap_of_1000(monkeypatch):
+    """PagerDuty's pagination cap, and pdrun's knowledge of it, lowered to 1,000 so tests stay small."""
+    monkeypatch.setattr(pagination, "CLASSIC_PAGINATION_CAP", 1000)
+    monkeypatch.setattr(sandbox_api, "MAX_OFFSET_PLUS_LIMIT", 1000)
+
+
+def test_past_twice_the_cap_services_fail_before_yielding(pd_account, pd_sandbox, cap_of_1000):
+    policy = next(iter(pd_account.escalation_policies.values()))
+    for n in range(2000 - len(pd_account.services) + 1):
+        pd_account.add_service(f"svc {n:05}", escalation_policy=policy)
+    with pytest.raises(ApiError, match=r"2001 results, past PagerDuty's 1000-record pagination cap \(twice the cap"):
+        next(session_on(pd_sandbox).iter("services"))
+    assert len(pd_sandbox.exchanges) == 1
+
+
+def test_names_sorted_as_equal_across_the_two_ends_fail_loudly(pd_account, pd_sandbox, cap_of_1000):
+    """`svc 00999` and `SVC 00999` sort as equal, so both ends list the same one of them and miss the other."""
+    policy = next(iter(pd_account.escalation_policies.values()))
+    below = sum(s["name"].casefold() < "svc" for s in pd_account.services.values())
+    for n in range(1500 - len(pd_account.services) - 1):
+        pd_account.add_service(f"svc {n:05}", escalation_policy=policy)
+    pd_account.add_service(f"SVC {999 - below:05}", escalation_policy=policy)
+    with pytest.raises(ApiError, match="sort as equal"):
+        list(session_on(pd_sandbox, concurrency=4, rate_limit=0).iter("services"))
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +152,19 @@ def test_50000_incidents_are_each_seen_once(large):
     assert len(windows) > 5  # the range was split to stay under the cap
     longest = max(parse_iso(until) - parse_iso(since) for since, until in windows)
     assert longest <= timedelta(days=180)  # the longest range PagerDuty accepts
+
+
+def test_open_incidents_opened_before_a_moment_are_read_and_no_others(large):
+    app = SandboxApp(large)
+    cutoff = large.now - timedelta(hours=24)
+    listing = session_on(app, concurrency=8, rate_limit=0).iter(
+        "incidents", statuses=["triggered", "acknowledged"], date_range="all", until=iso(cutoff))
+    seen = [i["id"] for i in listing]
+    stale = [i["id"] for i in large.ordered("incidents", key=lambda i: (i["created_at"], i["incident_number"]))
+             if i["status"] != "resolved" and parse_iso(i["created_at"]) < cutoff]
+    assert len(stale) > 1000 and seen == stale  # oldest first, each once
+    assert len(app.exchanges) <= math.ceil(len(stale) / 100) + 1  # one more at most, where a page ends
+    assert all(parse_iso(e.query["until"][0]) <= cutoff for e in app.exchanges if "until" in e.query)
 
 
 def test_pdrun_list_imports_no_heavy_library():
