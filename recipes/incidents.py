@@ -16,14 +16,14 @@ def incidents_stale(ctx: Context) -> Iterator[Finding]:
     """Incidents triggered or acknowledged for longer than a threshold.
 
     An incident left open for days is either forgotten or no longer an
-    incident; either way it hides the ones that are.
+    incident; either way it hides the ones that are. Only the open incidents
+    opened before the threshold are read, however old.
     """
-    cutoff = ctx.now - timedelta(hours=ctx.params["hours"])
-    for incident in ctx.pd.iter("incidents", statuses=["triggered", "acknowledged"], date_range="all"):
-        opened = parse_iso(incident["created_at"])
-        if opened < cutoff:
-            hours = int((ctx.now - opened).total_seconds() // 3600)
-            yield ctx.finding(incident, f"{incident['status']} for {hours} hours")
+    cutoff = (ctx.now - timedelta(hours=ctx.params["hours"])).isoformat()
+    stale = ctx.pd.iter("incidents", statuses=["triggered", "acknowledged"], date_range="all", until=cutoff)
+    for incident in stale:
+        hours = int((ctx.now - parse_iso(incident["created_at"])).total_seconds() // 3600)
+        yield ctx.finding(incident, f"{incident['status']} for {hours} hours")
 
 
 @hookimpl

@@ -2,17 +2,22 @@
 
 Run together (`pdrun audit`), recipes that read the same path with the same
 parameters and `include[]` share one fetch; so every audit that lists users
-asks for the includes any of them needs.
+asks for the includes any of them needs, and every audit that lists
+schedules asks for their coverage over the same window. An audit that
+reads several listings asks for all of them before reading any, so an
+audit run fetches them at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from runner import Context
 
 USER_INCLUDES = ["contact_methods", "notification_rules"]
+COVERAGE_DAYS = 14  # the window schedules are listed with their coverage over (schedules-with-gaps' default)
 
 
 def services(ctx: Context) -> Iterator[dict[str, Any]]:
@@ -23,8 +28,11 @@ def escalation_policies(ctx: Context) -> Iterator[dict[str, Any]]:
     return ctx.pd.iter("escalation_policies")
 
 
-def schedules(ctx: Context) -> Iterator[dict[str, Any]]:
-    return ctx.pd.iter("schedules")
+def schedules(ctx: Context, days: int = COVERAGE_DAYS) -> Iterator[dict[str, Any]]:
+    """Schedules, each with its final schedule rendered over the `days` from `ctx.now` (one listing, no read per schedule)."""
+    since = ctx.now.replace(microsecond=0)
+    until = since + timedelta(days=days)
+    return ctx.pd.iter("schedules", since=since.isoformat(), until=until.isoformat(), include=["final_schedule"])
 
 
 def users(ctx: Context) -> Iterator[dict[str, Any]]:

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
-from recipes.listings import schedules
+from recipes.listings import COVERAGE_DAYS, schedules
 from runner import Context, Finding, Param, hookimpl, recipe
 
 
 @recipe(
     tags=["hygiene"],
-    params=[Param(name="days", default=14, minimum=1, maximum=90, help="How far ahead to look for gaps.")],
+    params=[Param(name="days", default=COVERAGE_DAYS, minimum=1, maximum=90, help="How far ahead to look for gaps.")],
 )
 def schedules_with_gaps(ctx: Context) -> Iterator[Finding]:
     """Schedules with gaps in on-call coverage in the coming days.
 
     During a gap the schedule has nobody on call, so an escalation policy
     that relies on it pages no one. Coverage comes from PagerDuty's rendered
-    final schedule (layers and overrides), one request per schedule, since no
-    list call carries it.
+    final schedule (layers and overrides), which the schedules listing
+    carries for a whole page at once.
     """
-    since = ctx.now
-    until = since + timedelta(days=ctx.params["days"])
-    window = {"since": since.isoformat(timespec="seconds"), "until": until.isoformat(timespec="seconds")}
-    for schedule in ctx.pd.get_each((f"schedules/{listed['id']}", window) for listed in schedules(ctx)):
+    for schedule in schedules(ctx, ctx.params["days"]):
         coverage = (schedule.get("final_schedule") or {}).get("rendered_coverage_percentage")
         if coverage is not None and coverage < 100:
             yield ctx.finding(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from recipes.listings import services
 from runner import Context, Finding, Param, hookimpl, parse_iso, recipe
@@ -83,14 +84,21 @@ def service_standards(ctx: Context) -> Iterator[Finding]:
     owning team, an escalation policy that reaches a schedule…). A low score
     predicts a confused response when the service pages.
     """
-    by_id = {service["id"]: service for service in services(ctx)}
-    ids = list(by_id)
-    # A tuple is sent as `ids=a&ids=b`, as the spec asks; a list would become `ids[]`.
-    batches = (
-        ("standards/scores/technical_services", {"ids": tuple(ids[start : start + STANDARDS_PER_REQUEST])})
-        for start in range(0, len(ids), STANDARDS_PER_REQUEST)
-    )
-    for scores in ctx.pd.get_each(batches):
+    by_id: dict[str, dict[str, Any]] = {}
+
+    def batches() -> Iterator[tuple[str, dict[str, Any]]]:
+        """Ask for scores 100 services at a time, as the services listing arrives."""
+        batch: list[str] = []
+        for service in services(ctx):
+            by_id[service["id"]] = service
+            batch.append(service["id"])
+            if len(batch) == STANDARDS_PER_REQUEST:
+                yield scores_of(batch)
+                batch = []
+        if batch:
+            yield scores_of(batch)
+
+    for scores in ctx.pd.get_each(batches()):
         for resource in scores["resources"] if isinstance(scores, dict) else scores:
             passing, total = resource["score"]["passing"], resource["score"]["total"]
             if total and passing / total < ctx.params["min_score"]:
@@ -99,6 +107,12 @@ def service_standards(ctx: Context) -> Iterator[Finding]:
                     by_id[resource["resource_id"]],
                     f"passes {passing} of {total} standards; fails: {'; '.join(failed)}",
                 )
+
+
+def scores_of(ids: list[str]) -> tuple[str, dict[str, Any]]:
+    """Return the read of these services' standards scores."""
+    # A tuple is sent as `ids=a&ids=b`, as the spec asks; a list would become `ids[]`.
+    return "standards/scores/technical_services", {"ids": tuple(ids)}
 
 
 @hookimpl

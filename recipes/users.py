@@ -33,15 +33,16 @@ def users_orphaned(ctx: Context) -> Iterator[Finding]:
     Such accounts usually belong to people who moved on; they cost a licence
     and widen the account's attack surface.
     """
-    scheduled = {uid for schedule in schedules(ctx) for uid in ids(schedule.get("users"))}
+    listed_schedules, policies, listed_users = schedules(ctx), escalation_policies(ctx), users(ctx)
+    scheduled = {uid for schedule in listed_schedules for uid in ids(schedule.get("users"))}
     targeted = {
         target["id"]
-        for policy in escalation_policies(ctx)
+        for policy in policies
         for rule in policy.get("escalation_rules") or ()
         for target in rule.get("targets") or ()
         if target["type"].startswith("user")
     }
-    for user in users(ctx):
+    for user in listed_users:
         if not user.get("teams") and user["id"] not in scheduled | targeted:
             yield ctx.finding(user, "on no team, schedule or escalation policy", severity="info")
 
@@ -53,8 +54,9 @@ def teams_without_members(ctx: Context) -> Iterator[Finding]:
     An empty team owns services and policies on paper only. Membership is
     read from the users' teams, so the audit needs no request per team.
     """
-    staffed = {tid for user in users(ctx) for tid in ids(user.get("teams"))}
-    for team in teams(ctx):
+    listed_users, listed_teams = users(ctx), teams(ctx)
+    staffed = {tid for user in listed_users for tid in ids(user.get("teams"))}
+    for team in listed_teams:
         if team["id"] not in staffed:
             yield ctx.finding(team, "no members", severity="info")
 
