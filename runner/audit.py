@@ -1,13 +1,18 @@
-"""pdrun audit: several read-only recipes in one pass over the account, sharing one read cache."""
+"""pdrun audit: several read-only recipes at once over the account, sharing one read cache."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextvars
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from runner.errors import HistoryError
 from runner.policy import READ_ONLY
 from runner.read_cache import ReadCache
 from runner.results import SEVERITIES, RunResult, summarize
@@ -66,28 +71,80 @@ def run_audit(
     params: Mapping[str, Mapping[str, Any]],
     progress: Progress | None = None,
 ) -> AuditResult:
-    """Run each recipe in `launch`, read-only, all reading through one shared cache."""
+    """Run the recipes in `launch` at once, read-only, all reading through one shared cache.
+
+    Each recipe is its own run in its own thread, so the collections they
+    read are fetched together, within the session's rate budget and
+    concurrency, and each audit goes on as its data arrives. They all see
+    the same `ctx.now`, so they ask for the same time windows. The first
+    recipe starts alone: a rejected token or an unreachable PagerDuty would
+    fail every audit the same way, so the others start once PagerDuty has
+    answered it, and are listed as not run if it cannot be used. Sections
+    come back in the order of `recipes`.
+    """
     session = launch.session
-    audit_id, started_at = new_run_id(), now_iso()
+    audit_id, started_at, now = new_run_id(), now_iso(), datetime.now(UTC)
     reads = ReadCache(session)
-    sections = []
+    run_ids = [new_run_id() for _ in recipes]
     not_run: tuple[str, ...] = ()
-    with structlog.contextvars.bound_contextvars(audit_id=audit_id):
-        for n, recipe in enumerate(recipes, 1):
+
+    def run(n: int) -> RunResult:
+        recipe = recipes[n]
+        if progress:
+            progress.started(recipe.name)
+        try:
+            return launch.run(recipe, params.get(recipe.name, {}), policy=READ_ONLY, trigger="audit", reads=reads,
+                              now=now, run_id=run_ids[n])
+        finally:
             if progress:
-                progress.recipe(n, len(recipes), recipe.name)
-            sections.append(
-                launch.run(recipe, params.get(recipe.name, {}), policy=READ_ONLY, trigger="audit", reads=reads)
-            )
-            if session.unusable:  # every later audit would fail the same way, slowly
-                not_run = tuple(r.name for r in recipes[n:])
-                log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
-                break
+                progress.finished(recipe.name)
+
+    with structlog.contextvars.bound_contextvars(audit_id=audit_id):
+        if progress:
+            progress.begin(len(recipes))
+        running = [_start(run, 0)] if recipes else []
+        while running and not session.answered.wait(0.01) and not running[0].done():
+            continue
+        if session.unusable:  # every other audit would fail the same way
+            not_run = tuple(r.name for r in recipes[1:])
+            log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
+        else:
+            running += [_start(run, n) for n in range(1, len(recipes))]
+        try:
+            sections = tuple(future.result() for future in running)
+        except KeyboardInterrupt:
+            _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])
+            raise
         if progress:
             progress.done()
-        audit = AuditResult(audit_id, session.url, started_at, now_iso(), tuple(sections), not_run)
+        audit = AuditResult(audit_id, session.url, started_at, now_iso(), sections, not_run)
         log.info("audit.finished", **{k: v for k, v in audit.totals.items() if k != "by_severity"})
     return audit
+
+
+def _start(work: Callable[[int], RunResult], n: int) -> Future[RunResult]:
+    """Run `work(n)` in a thread of its own, with this context; a Ctrl-C of the audit does not wait for it."""
+    future: Future[RunResult] = Future()
+
+    def target() -> None:
+        try:
+            future.set_result(work(n))
+        except BaseException as exc:  # handed to the audit, which raises it
+            future.set_exception(exc)
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(target,), daemon=True, name=f"pdrun-audit-{n}").start()
+    return future
+
+
+def _interrupted(launch: Launch, run_ids: list[str]) -> None:
+    """Record the runs a Ctrl-C cut short as interrupted."""
+    log.error("audit.interrupted", runs=run_ids)
+    if launch.history is not None and run_ids:
+        try:
+            launch.history.interrupt(run_ids, at=now_iso())
+        except HistoryError as exc:
+            log.error("history.failed", error=str(exc))
 
 
 def scoped(result: RunResult, team: str) -> RunResult:

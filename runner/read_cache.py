@@ -1,9 +1,11 @@
-"""A read cache for recipes run together, so each distinct collection is fetched once."""
+"""A read cache for recipes run together, so each distinct collection is fetched once, even while it arrives."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,46 +26,96 @@ def _key(path: str, params: Mapping[str, Any]) -> tuple[Key, frozenset[str]]:
     return (path.strip("/"), rest), includes
 
 
+class Listing:
+    """One collection as it arrives, read by any number of readers, each from the start at its own pace."""
+
+    def __init__(self) -> None:
+        self._items: list[dict[str, Any]] = []
+        self._ended = False
+        self._error: BaseException | None = None
+        self._arrived = threading.Condition()
+
+    def fill(self, source: Iterator[dict[str, Any]]) -> None:
+        """Take every object from `source`, then mark the listing complete (or failed, with the error)."""
+        error = None
+        try:
+            for item in source:
+                with self._arrived:
+                    self._items.append(item)
+                    self._arrived.notify_all()
+        except Exception as exc:  # every reader raises it in turn
+            error = exc
+        with self._arrived:
+            self._ended, self._error = True, error
+            self._arrived.notify_all()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        seen = 0
+        while True:
+            with self._arrived:
+                self._arrived.wait_for(lambda: len(self._items) > seen or self._ended)
+                batch, ended, error = self._items[seen:], self._ended, self._error
+            yield from batch
+            seen += len(batch)
+            if ended and not batch:
+                if error is not None:
+                    raise error
+                return
+
+
 class ReadCache:
     """Reads through a session, remembering each collection and object for the rest of an audit.
 
     A read is answered from memory when an earlier one had the same path and
     parameters and asked for at least the same `include[]`, so recipes that
-    ask for the same include set share one fetch.
+    ask for the same include set share one fetch. A listing still being
+    fetched is shared too: it is fetched once, in a thread of its own that
+    counts its requests to the run that asked first, and every reader
+    follows it as its pages arrive.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._lists: dict[tuple[Key, frozenset[str]], list[dict[str, Any]]] = {}
-        self._objects: dict[tuple[Key, frozenset[str]], Any] = {}
+        self._lists: dict[tuple[Key, frozenset[str]], Listing] = {}
+        self._objects: dict[tuple[Key, frozenset[str]], Future[Any]] = {}
         self._lock = threading.Lock()
 
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield a collection, fetching it only if no earlier read of this audit covers it."""
+        """Iterate over a collection, starting to fetch it now unless an earlier read of this audit covers it.
+
+        The fetch starts when `iter` is called, not when the first object is
+        wanted: a recipe that asks for all its listings before reading any
+        has them fetched at once.
+        """
         key, includes = _key(path, params)
         if key[0] in STREAMED:
-            yield from self._session.iter(path, **params)
-            return
-        cached = self._find(self._lists, key, includes)
-        if cached is not None:
-            yield from cached
-            return
-        items = []
-        for item in self._session.iter(path, **params):
-            items.append(item)
-            yield item
+            return self._session.iter(path, **params)
         with self._lock:
-            self._lists[(key, includes)] = items
+            listing = self._find(self._lists, key, includes)
+            if listing is None:
+                listing = self._lists[(key, includes)] = Listing()
+                source = self._session.iter(path, **params)
+                context = contextvars.copy_context()
+                threading.Thread(target=context.run, args=(listing.fill, source), daemon=True,
+                                 name=f"pdrun-read-{key[0]}").start()
+        return iter(listing)
 
     def get(self, path: str, **params: Any) -> Any:
-        """Read one resource, fetching it only if no earlier read of this audit covers it."""
+        """Read one resource, fetching it only if no earlier read of this audit covers it (or is fetching it)."""
         key, includes = _key(path, params)
-        cached = self._find(self._objects, key, includes)
-        if cached is None:
-            cached = self._session.get(path, **params)
-            with self._lock:
-                self._objects[(key, includes)] = cached
-        return cached
+        with self._lock:
+            pending = self._find(self._objects, key, includes)
+            mine = pending is None
+            if mine:
+                pending = self._objects[(key, includes)] = Future()
+        if mine:
+            try:
+                pending.set_result(self._session.get(path, **params))
+            except Exception as exc:  # readers waiting for it raise it too; a later read tries again
+                with self._lock:
+                    del self._objects[(key, includes)]
+                pending.set_exception(exc)
+        return pending.result()
 
     def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
         """Read many resources concurrently, in order (not cached: each recipe asks for its own)."""
@@ -73,6 +125,6 @@ class ReadCache:
         """POST to a read-only endpoint (never cached: the body is the question)."""
         return self._session.query(path, body)
 
-    def _find(self, store: dict[tuple[Key, frozenset[str]], Any], key: Key, includes: frozenset[str]) -> Any:
-        with self._lock:
-            return next((value for (k, inc), value in store.items() if k == key and includes <= inc), None)
+    @staticmethod
+    def _find(store: Mapping[tuple[Key, frozenset[str]], Any], key: Key, includes: frozenset[str]) -> Any:
+        return next((value for (k, inc), value in store.items() if k == key and includes <= inc), None)

@@ -5,10 +5,14 @@ import io
 import json
 import math
 
+from datetime import timedelta
+
 import pytest
 from demo_expectations import DEMO_PLANTED
 
 from runner.report import CSV_COLUMNS
+from runner.sandbox import Faults
+from runner.timestamps import iso
 
 
 def audit_json(invoke, *args):
@@ -40,26 +44,60 @@ def pages(n: int) -> int:
     return max(1, math.ceil(n / 100))
 
 
-def test_audit_requests_are_distinct_collection_pages_plus_schedule_coverage(invoke, pd_account, pd_sandbox):
-    """The formula the README states.
+def minimal_requests(account, *, stale_hours: int = 24) -> int:
+    """The fewest requests the hygiene audit can make, as the README states it.
 
-    requests = pages(services) + pages(escalation_policies) + pages(schedules) + pages(users)
-             + pages(teams) + pages(open incidents)         -- each distinct collection, fetched once
-             + schedules                                     -- one coverage read per schedule
-             + ceil(services / 100)                          -- standards scores, 100 ids a request
+    requests = pages(services) + pages(escalation_policies) + pages(schedules) + pages(users) + pages(teams)
+             + pages(open incidents opened before the stale threshold)   -- each collection once, filtered
+             + ceil(services / 100)                                       -- standards scores, 100 ids a request
+    Schedules carry their coverage in the listing (include[]=final_schedule), so no schedule is read alone.
     """
-    open_incidents = [i for i in pd_account.incidents.values() if i["status"] != "resolved"]
-    expected = (
-        pages(len(pd_account.services)) + pages(len(pd_account.escalation_policies))
-        + pages(len(pd_account.schedules)) + pages(len(pd_account.users)) + pages(len(pd_account.teams))
-        + pages(len(open_incidents))
-        + len(pd_account.schedules)
-        + math.ceil(len(pd_account.services) / 100)
+    cutoff = iso(account.now - timedelta(hours=stale_hours))
+    stale = [i for i in account.incidents.values() if i["status"] != "resolved" and i["created_at"] < cutoff]
+    return (
+        pages(len(account.services)) + pages(len(account.escalation_policies)) + pages(len(account.schedules))
+        + pages(len(account.users)) + pages(len(account.teams)) + pages(len(stale))
+        + math.ceil(len(account.services) / 100)
     )
+
+
+def reads_of(exchanges) -> list[tuple[str, tuple]]:
+    return [(e.path, tuple((k, tuple(v)) for k, v in sorted(e.query.items()))) for e in exchanges]
+
+
+def test_the_audit_makes_the_fewest_requests_the_api_allows(invoke, pd_account, pd_sandbox):
     _, report = audit_json(invoke)
-    assert report["totals"]["api_calls"] == len(pd_sandbox.exchanges) == expected
-    reads = [(e.path, tuple((k, tuple(v)) for k, v in sorted(e.query.items()))) for e in pd_sandbox.exchanges]
-    assert len(reads) == len(set(reads)), "a collection was fetched twice"
+    assert report["totals"]["api_calls"] == len(pd_sandbox.exchanges) == minimal_requests(pd_account) == 7
+    reads = reads_of(pd_sandbox.exchanges)
+    assert len(reads) == len(set(reads)), "a read was made twice"
+    assert {path for path, _ in reads} == {
+        "/services", "/escalation_policies", "/schedules", "/users", "/teams", "/incidents",
+        "/standards/scores/technical_services",
+    }
+
+
+def grow(account, n: int) -> None:
+    """Give the demo account `n` more services, users and teams, so each listing takes several pages."""
+    policy = next(iter(account.escalation_policies.values()))
+    team = next(iter(account.teams.values()))
+    account.set_license_seats("FullUser", len(account.users) + n)
+    for i in range(n):
+        account.add_service(f"Grown {i:04}", escalation_policy=policy, teams=[team])
+        account.add_user(f"Grown User {i:04}", f"grown.{i}@example.com", teams=[team])
+        account.add_team(f"Grown Team {i:04}")
+
+
+def test_reads_of_different_collections_overlap(invoke, pd_account, pd_sandbox):
+    """The audit fetches its collections at once: their pages interleave in the sandbox's log, none repeated."""
+    grow(pd_account, 450)
+    pd_sandbox.faults = Faults(latency_ms=20)
+    _, report = audit_json(invoke)
+    assert report["totals"]["api_calls"] == len(pd_sandbox.exchanges) == minimal_requests(pd_account)
+    reads = reads_of(pd_sandbox.exchanges)
+    assert len(reads) == len(set(reads)), "a read was made twice"
+    order = [e.path for e in pd_sandbox.exchanges]
+    blocks = [path for n, path in enumerate(order) if n == 0 or order[n - 1] != path]
+    assert len(blocks) > len(set(blocks)), f"each collection was read in one block, one after the other: {blocks}"
 
 
 def test_csv_has_the_documented_columns(invoke):
@@ -118,7 +156,7 @@ def test_a_single_recipe_renders_csv(invoke):
     assert [r["object_name"] for r in rows] == ["Old Search"]
 
 
-def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_sandbox):
+def test_progress_shows_the_audits_and_requests_on_a_terminal(pd_sandbox):
     import io
 
     from sessions import sandbox_launch
@@ -135,8 +173,8 @@ def test_progress_shows_the_recipe_and_requests_on_a_terminal(pd_sandbox):
     with sandbox_launch(pd_sandbox) as launch, observing(progress.request):
         run_audit(chosen, launch=launch, params={r.name: {} for r in chosen}, progress=progress)
     shown = screen.getvalue()
-    assert "auditing [1/2] services-disabled - 1 requests" in shown
-    assert "auditing [2/2] teams-without-members - 3 requests" in shown
+    assert "auditing [0/2 done] services-disabled - 1 requests" in shown  # it runs alone until PagerDuty answers
+    assert "auditing [2/2 done]  - 3 requests" in shown
     assert shown.endswith("\r\033[K")  # the line is cleared at the end
 
 
@@ -155,3 +193,31 @@ def test_an_audit_stops_at_a_rejected_token(invoke, pd_sandbox):
     assert len(report["totals"]["not_run"]) == len(DEMO_PLANTED) - 1
     assert len(pd_sandbox.exchanges) == 1
     assert '"audit.stopped"' in result.stderr
+
+
+def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_account, pd_sandbox, tmp_path):
+    """Each audit's findings are recorded in a fixed number of statements per recipe, not one per finding."""
+    import sqlalchemy as sa
+    from sessions import sandbox_launch
+
+    from runner.audit import run_audit
+    from runner.config import Config, RunnerConfig
+    from runner.plugins import load_registry
+
+    registry = load_registry(entry_points=[])
+    chosen = sorted((r for r in registry.recipes.values() if "hygiene" in r.tags and r.kind == "audit"),
+                    key=lambda r: r.name)
+    config = Config(runner=RunnerConfig(state=f"sqlite:///{tmp_path / 'history.db'}"))
+
+    def audit() -> tuple[int, int]:
+        statements = []
+        with sandbox_launch(pd_sandbox, config) as launch:
+            sa.event.listen(launch.history.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+            result = run_audit(chosen, launch=launch, params={r.name: launch.launcher.params(config, r) for r in chosen})
+        return len(statements), result.totals["findings"]
+
+    few = audit()
+    grow(pd_account, 300)
+    many = audit()
+    assert many[1] > few[1] + 300
+    assert many[0] == few[0] <= 8 * len(chosen)
