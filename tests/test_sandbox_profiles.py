@@ -130,3 +130,10 @@ def test_the_large_profile_is_the_same_for_a_seed():
     assert first != large_account(seed=2, now=NOW, sizes=SMALL)
     sizes = {name: len(getattr(first, name)) for name in SMALL}
     assert sizes == SMALL
+
+
+def test_the_large_profile_scales_and_no_other():
+    account = load_profile("large", now=NOW, scale=0.01)
+    assert (len(account.services), len(account.users), len(account.incidents)) == (100, 50, 500)
+    with pytest.raises(ValueError, match="only the large profile can be scaled"):
+        load_profile("demo", scale=2)

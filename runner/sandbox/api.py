@@ -198,7 +198,7 @@ def filtered(items: Iterable[Obj], request: Request, filters: Filters) -> list[O
     kept = list(items)
     for name, keys in filters.items():
         if wanted := set(request.values(name)):
-            kept = [item for item in kept if wanted.intersection(keys(item))]
+            kept = [item for item in kept if not wanted.isdisjoint(keys(item))]
     return kept
 
 

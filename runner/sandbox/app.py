@@ -157,10 +157,15 @@ def _fault_name(verdict: Verdict) -> str | None:
 
 
 def _encode(body: Any, base_url: str) -> tuple[bytes, dict[str, str]]:
-    """Return the response payload and headers: JSON with links rebased, or nothing."""
+    """Return the response payload and headers: JSON with `self` links pointing at `base_url`, or nothing."""
     if body is None:
         return b"", {"content-length": "0"}
-    payload = json.dumps(body if base_url == SANDBOX_BASE_URL else _rebase(body, base_url)).encode()
+    payload = json.dumps(body).encode()
+    if base_url != SANDBOX_BASE_URL:
+        # A `self` link's key and value, as json.dumps writes them: quotes inside strings are escaped, so the
+        # pattern matches nothing else, and rewriting the encoded text spares walking the whole body.
+        ours, theirs = f'"self": "{SANDBOX_BASE_URL}', f'"self": "{json.dumps(base_url)[1:-1]}'
+        payload = payload.replace(ours.encode(), theirs.encode())
     return payload, {"content-type": "application/json; charset=utf-8", "content-length": str(len(payload))}
 
 
@@ -189,22 +194,6 @@ def _base_url(environ: dict[str, Any]) -> str:
         if environ["SERVER_PORT"] != {"https": "443", "http": "80"}[scheme]:
             host += ":" + environ["SERVER_PORT"]
     return f"{scheme}://{host}{quote(environ.get('SCRIPT_NAME', ''))}"
-
-
-def _rebase(value: Any, base_url: str) -> Any:
-    """Return `value` with every `self` link pointing at `base_url` instead of the sandbox's own."""
-    if isinstance(value, list):
-        return [_rebase(item, base_url) for item in value]
-    if isinstance(value, dict):
-        return {
-            key: (
-                base_url + item.removeprefix(SANDBOX_BASE_URL)
-                if key == "self" and isinstance(item, str) and item.startswith(SANDBOX_BASE_URL)
-                else _rebase(item, base_url)
-            )
-            for key, item in value.items()
-        }
-    return value
 
 
 def _exchange(request: Request, status: int, headers: dict[str, str], payload: bytes, fault: str | None) -> Exchange:

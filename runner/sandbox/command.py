@@ -32,6 +32,8 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8089, show_default=True, help="0 picks a free port.")
 @click.option("--profile", default="demo", show_default=True, help="demo, large, or a .toml or .json account file.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the large profile and of the faults.")
+@click.option("--scale", type=click.FloatRange(0.01, 10), default=1.0, show_default=True,
+              help="Multiply the number of each object of the large profile.")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0, help="Delay every request this long.")
 @click.option("--rate-limit", type=click.IntRange(min=0), default=0, help="Requests per minute per token (0: none).")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, help="Share of requests answered 500, 502 or 503.")
@@ -45,6 +47,7 @@ def serve(
     port: int,
     profile: str,
     seed: int,
+    scale: float,
     latency_ms: float,
     rate_limit: int,
     fail_rate: float,
@@ -73,7 +76,7 @@ def serve(
         except ValueError as exc:
             raise UsageError(f"--subdomain {subdomain}: {exc}") from None
     try:
-        account = load_profile(profile, seed=seed, subdomain=subdomain)
+        account = load_profile(profile, seed=seed, subdomain=subdomain, scale=scale)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate, seed=seed)
@@ -93,6 +96,7 @@ def serve(
                 subdomain=account.subdomain,
                 tls=tls,
                 seed=seed,
+                scale=scale,
                 latency_ms=latency_ms,
                 rate_limit=rate_limit,
                 fail_rate=fail_rate,

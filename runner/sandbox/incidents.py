@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import timedelta
 from typing import Any
 
@@ -32,9 +33,8 @@ OVERVIEW_ENTRIES = ("trigger_log_entry", "acknowledge_log_entry", "resolve_log_e
 
 INCIDENT_FILTERS: Filters = {
     "team_ids[]": lambda incident: ids(incident["teams"]),
-    "statuses[]": lambda incident: {incident["status"]},
-    "urgencies[]": lambda incident: {incident["urgency"]},
-    "service_ids[]": lambda incident: {incident["service"]["id"]},
+    "urgencies[]": lambda incident: (incident["urgency"],),
+    "service_ids[]": lambda incident: (incident["service"]["id"],),
     "user_ids[]": lambda incident: {a["assignee"]["id"] for a in incident["assignments"]},
 }
 INCIDENT_INCLUDES = {
@@ -64,17 +64,22 @@ def list_incidents(account: Account, request: Request) -> Result:
     else:
         given = request.value("since") or request.value("until")
         since, until = time_window(request, None if given else account.now - INCIDENT_WINDOW, None)
-    incidents = [
-        incident
-        for incident in account.ordered("incidents", key=lambda i: (i["created_at"], i["incident_number"]))
-        if (since is None or since <= incident["created_at"]) and (until is None or incident["created_at"] < until)
-    ]
+    ordered = account.ordered("incidents", key=lambda i: (i["created_at"], i["incident_number"]))
+    first = 0 if since is None else bisect_left(ordered, since, key=_created)
+    end = len(ordered) if until is None else bisect_left(ordered, until, key=_created)
+    incidents = ordered[first:end]
+    if statuses := set(request.values("statuses[]")):  # the filter nearly every listing has: kept plain and fast
+        incidents = [incident for incident in incidents if incident["status"] in statuses]
     incidents = filtered(visible(account, request, incidents), request, INCIDENT_FILTERS)
     if (key := request.value("incident_key")) is not None:
         incidents = [incident for incident in incidents if incident["incident_key"] == key]
     for field, descending in reversed(_sort_order(request)):
         incidents.sort(key=lambda incident: _sort_key(incident[field]), reverse=descending)
     return 200, paginate(request, "incidents", incidents, including(INCIDENT_INCLUDES)(account, request))
+
+
+def _created(incident: Obj) -> str:
+    return incident["created_at"]
 
 
 def _sort_order(request: Request) -> list[tuple[str, bool]]:

@@ -16,7 +16,7 @@ from runner.sandbox.account import Account
 from runner.sandbox.builder import build_account, check_subdomain
 from runner.sandbox.clock import Ticks
 from runner.sandbox.demo import demo_description
-from runner.sandbox.large import large_account
+from runner.sandbox.large import SIZES, large_account
 from runner.sandbox.objects import DEFAULT_SUBDOMAIN
 
 PROFILES = ("demo", "large")
@@ -29,10 +29,12 @@ def load_profile(
     now: datetime | None = None,
     clock: Ticks = time.monotonic,
     subdomain: str | None = None,
+    scale: float = 1.0,
 ) -> Account:
     """Build the account of a profile as it stands at `now`, its clock then moving on as `clock` ticks.
 
-    `seed` varies the generated `large` profile; the others do not need one.
+    `seed` varies the generated `large` profile, and `scale` multiplies the
+    number of each of its objects; the others take neither.
     `subdomain` overrides the profile's (default: pdrun-sandbox). A bad file or
     subdomain raises ValueError naming the file and the key.
     """
@@ -42,7 +44,10 @@ def load_profile(
         except ValueError as exc:
             raise ValueError(f"subdomain: {exc}") from None
     if name_or_path == "large":
-        return large_account(seed=seed, now=now, clock=clock, subdomain=subdomain or DEFAULT_SUBDOMAIN)
+        sizes = {kind: max(1, round(count * scale)) for kind, count in SIZES.items()}
+        return large_account(seed=seed, now=now, clock=clock, subdomain=subdomain or DEFAULT_SUBDOMAIN, sizes=sizes)
+    if scale != 1.0:
+        raise ValueError(f"scale: only the large profile can be scaled, not {name_or_path!r}")
     if name_or_path == "demo":
         return build_account(demo_description(), source="the demo profile", now=now, clock=clock, subdomain=subdomain)
     path = Path(name_or_path)
