@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 EXIT_OK = 0
@@ -59,5 +58,7 @@ class TokenRejected(ApiError):
 
 def suggest(name: str, known: Iterable[str], *, most: int = 3) -> str:
     """Return a ' (did you mean …?)' hint for a misspelled name, or ''."""
+    import difflib  # loaded only when a name is wrong
+
     close = difflib.get_close_matches(name, list(known), n=most, cutoff=0.5)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

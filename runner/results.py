@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +18,16 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_key(account: str, recipe: str, params: Mapping[str, Any]) -> str:
     """Identify a recipe with its parameters on one account: runs with the same key are compared."""
-    canonical = json.dumps({"account": account, "recipe": recipe, "params": plain_params(params)}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return _digest({"account": account, "recipe": recipe, "params": plain_params(params)}, 16)
+
+
+def _digest(value: Any, length: int) -> str:
+    """A stable short hash of a string, or of JSON data in its canonical form."""
+    import hashlib  # loaded on first use: `pdrun --help`, `list` and `describe` never hash
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def summarize(findings: Iterable[Finding], resolved: Iterable[Finding]) -> dict[str, int]:
@@ -75,7 +81,7 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         key = "\0".join((self.recipe, self.rule, self.object.type, self.object.id))
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
+        return _digest(key, 16)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,8 +134,7 @@ class Action:
 
     def key(self, account: str) -> str:
         """Identify this exact write on one account, so it is never done twice."""
-        canonical = json.dumps([account, self.method, self.path, self.body], sort_keys=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+        return _digest([account, self.method, self.path, self.body], 24)
 
     def to_dict(self) -> dict[str, Any]:
         return {

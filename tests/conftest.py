@@ -15,9 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def state_home(tmp_path, monkeypatch):
-    """Keep every run history of the test, in process or in a subprocess, under its tmp_path."""
+    """Keep every run history and cache of the test, in process or in a subprocess, under its tmp_path."""
     path = tmp_path / "state"
     monkeypatch.setenv("XDG_STATE_HOME", str(path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return path
 
 
