@@ -73,6 +73,17 @@ def index(
     `doc` is the endpoint's summary.
     """
     view = view or including(includes or {})
+    # The last orders worked out, ascending and descending: (the names listed, the positions in name order).
+    # A listing read page after page lists the same names each time, so it is sorted once.
+    orders: dict[bool, tuple[list[str], list[int]]] = {}
+
+    def sorted_by_name(items: list[Obj], descending: bool) -> list[Obj]:
+        names = [item["name"] for item in items]
+        known = orders.get(descending)
+        if known is None or known[0] != names:
+            positions = sorted(range(len(names)), key=lambda n: names[n].casefold(), reverse=descending)
+            orders[descending] = known = (names, positions)
+        return [items[n] for n in known[1]]
 
     def handler(account: Account, request: Request) -> Result:
         items = filtered(visible(account, request, getattr(account, collection).values()), request, filters or {})
@@ -84,7 +95,7 @@ def index(
         if order is not None and order not in NAME_ORDERS:
             raise invalid_input(f"sort_by must be one of {', '.join(NAME_ORDERS)}.")
         if named:
-            items.sort(key=lambda item: item["name"].casefold(), reverse=NAME_ORDERS.get(order or "name", False))
+            items = sorted_by_name(items, NAME_ORDERS.get(order or "name", False))
         return 200, paginate(request, wrapper, items, view(account, request))
 
     handler.__doc__ = doc or f"List {collection.replace('_', ' ')}."
