@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -78,7 +79,7 @@ class Finding:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         key = "\0".join((self.recipe, self.rule, self.object.type, self.object.id))
         return _digest(key, 16)
