@@ -103,14 +103,14 @@ def run_audit(
         if progress:
             progress.begin(len(recipes))
         running = [_start(run, 0)] if recipes else []
-        while running and not session.answered.wait(0.01) and not running[0].done():
-            continue
-        if session.unusable:  # every other audit would fail the same way
-            not_run = tuple(r.name for r in recipes[1:])
-            log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
-        else:
-            running += [_start(run, n) for n in range(1, len(recipes))]
         try:
+            while running and not session.answered.wait(0.005) and not running[0].done():
+                continue
+            if session.unusable:  # every other audit would fail the same way
+                not_run = tuple(r.name for r in recipes[1:])
+                log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
+            else:
+                running += [_start(run, n) for n in range(1, len(recipes))]
             sections = tuple(future.result() for future in running)
         except KeyboardInterrupt:
             _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import config as pdconfig
 from runner.errors import UsageError
 
 if TYPE_CHECKING:
+    from runner import config as pdconfig
     from runner.history import History
     from runner.plugins import Registry
     from runner.policy import WritePolicy
@@ -71,6 +71,8 @@ class Launcher:
 
     def config(self, path: Path | None) -> pdconfig.Config:
         """Load the configuration: `path`, else $PDRUN_CONFIG, else ./config.toml, else the defaults."""
+        from runner import config as pdconfig  # loaded by the commands that run something, not by list
+
         return pdconfig.load(path, self.environ, self.cwd)
 
     def registry(self) -> Registry:
@@ -110,7 +112,9 @@ class Launcher:
         if target.sandbox:
             return self._sandbox_session(settings)
         if target.base_url:
-            base_url = pdconfig.check_url(target.base_url, where="--base-url")
+            from runner.config import check_url
+
+            base_url = check_url(target.base_url, where="--base-url")
             settings = dataclasses.replace(settings, base_url=base_url)
         token, source = read_token(settings, self.environ)
         return connect(settings, token=token, token_source=source, sleep=self.sleep)

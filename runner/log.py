@@ -8,7 +8,6 @@ kit once per test session; the processors are set once per process, so
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from typing import Any, TextIO
@@ -67,6 +66,8 @@ def setup() -> None:
 
 def configure(*, format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Send structlog and stdlib logging to `stream` (stderr) as JSON lines or console text."""
+    import logging
+
     import structlog
 
     setup()
@@ -93,6 +94,8 @@ def configure(*, format: str = "auto", level: str = "info", stream: TextIO | Non
 
 def redirect(stream: TextIO) -> None:
     """Send log lines to `stream` from now on (a progress display that prints them above itself)."""
+    import logging
+
     for handler in logging.getLogger().handlers:
         if handler.get_name() == HANDLER_NAME and isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
