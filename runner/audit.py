@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import gc
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -102,6 +103,10 @@ def run_audit(
     with structlog.contextvars.bound_contextvars(audit_id=audit_id):
         if progress:
             progress.begin(len(recipes))
+        # What an audit reads piles up as a million small acyclic objects: each automatic collection of
+        # cycles would scan them all again, for nothing to free. Reference counting frees them all the same.
+        collecting = gc.isenabled()
+        gc.disable()
         running = [_start(run, 0)] if recipes else []
         try:
             while running and not session.answered.wait(0.005) and not running[0].done():
@@ -115,6 +120,9 @@ def run_audit(
         except KeyboardInterrupt:
             _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])
             raise
+        finally:
+            if collecting:
+                gc.enable()
         if progress:
             progress.done()
         audit = AuditResult(audit_id, session.url, started_at, now_iso(), sections, not_run)

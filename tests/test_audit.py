@@ -221,3 +221,8 @@ def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_accou
     many = audit()
     assert many[1] > few[1] + 300
     assert many[0] == few[0] <= 8 * len(chosen)
+    for service in [s for s in pd_account.services.values() if s["name"].startswith("Grown")]:
+        pd_account.delete_service(service)
+    resolving = audit()  # hundreds of findings resolved: two statements more per audit that resolves some
+    assert resolving[1] <= many[1] - 300
+    assert resolving[0] <= 10 * len(chosen)

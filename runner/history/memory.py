@@ -17,29 +17,26 @@ def remember(conn: sa.Connection, result: RunResult) -> RunResult:
     """Give each finding its state against the open set, and update the set if the run completed.
 
     A bounded number of statements, however many findings: one read of the
-    open set, one update of those resolved, one upsert of the current ones.
-    Only complete runs (ok or findings) move findings to resolved; a failed
-    run leaves the memory as it was.
+    open set's fingerprints, one read and one update of those resolved, one
+    upsert of the current ones. Only complete runs (ok or findings) move
+    findings to resolved; a failed run leaves the memory as it was.
     """
     key = result.key
-    open_rows = {
-        row.fingerprint: row
-        for row in conn.execute(
-            sa.select(findings).where(findings.c.run_key == key, findings.c.resolved_at.is_(None))
-        )
-    }
+    still_open = findings.c.run_key == key, findings.c.resolved_at.is_(None)
+    open_now = set(conn.execute(sa.select(findings.c.fingerprint).where(*still_open)).scalars())
     current = {f.fingerprint for f in result.findings}
-    stated = tuple(replace(f, state="open" if f.fingerprint in open_rows else "new") for f in result.findings)
+    stated = tuple(replace(f, state="open" if f.fingerprint in open_now else "new") for f in result.findings)
     if result.status not in COMPLETE:
         return replace(result, findings=stated)
-    resolved = tuple(_finding(row) for fp, row in open_rows.items() if fp not in current)
+    gone = open_now - current
     now = result.finished_at
-    if resolved:
-        conn.execute(
-            sa.update(findings)
-            .where(findings.c.run_key == key, findings.c.fingerprint.in_([f.fingerprint for f in resolved]))
-            .values(resolved_at=now)
+    resolved: tuple[Finding, ...] = ()
+    if gone:
+        resolved = tuple(
+            _finding(row)
+            for row in conn.execute(sa.select(findings).where(*still_open, findings.c.fingerprint.in_(gone)))
         )
+        conn.execute(sa.update(findings).where(*still_open, findings.c.fingerprint.in_(gone)).values(resolved_at=now))
     if stated:
         rows = [
             {
