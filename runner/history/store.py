@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from runner import log as pdlog
 from runner.errors import ConfigError, HistoryError, UsageError
 from runner.history import claims as claim_rows
+from runner.history import fleet
 from runner.history.memory import remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
@@ -28,6 +30,7 @@ from runner.timestamps import iso, now_iso
 T = TypeVar("T")
 # Drivers pdrun knows how to name when missing: the SQLAlchemy dialect's module -> what installs it.
 DRIVER_EXTRAS = {"psycopg": 'pip install "pdrun[postgres]"', "psycopg2": 'pip install "pdrun[postgres]"'}
+CONNECT_TIMEOUT_S = 10
 
 
 def default_url(environ: Mapping[str, str]) -> str:
@@ -41,19 +44,20 @@ class History:
 
     def __init__(self, url: str) -> None:
         self.url = _safe(url)  # as messages show it: never with a password
+        self.replica: str | None = None  # the pdrun serve replica this process is, which marks the runs it records
         self.engine = _engine(url)
         try:
             # The schema revisions before and after opening: (None, head) for a new history.
             self.migrated = upgrade(self.engine, self.url)
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
-            raise HistoryError(f"cannot open the run history at {self.url}: {_reason(exc)}") from None
+        except (OSError, sa.exc.SQLAlchemyError) as exc:  # unreachable or unusable: the setting is what to fix
+            raise ConfigError(f"cannot open the run history at {self.url}: {_reason(exc)}") from None
 
     # Runs
 
     def start(self, *, run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any], trigger: str,
               schedule: str | None, started_at: str) -> None:
         """Record a run as running, so a crash or a shutdown cannot lose it."""
-        row = _run_row(run_id, account, key, recipe, params, schedule)
+        row = run_row(run_id, account, key, recipe, params, schedule, replica=self.replica)
         self._write(lambda c: c.execute(sa.insert(runs).values(**row, trigger=trigger, started_at=started_at,
                                                                status="running")))
 
@@ -85,13 +89,6 @@ class History:
 
         return self._write(store, what=f"record run {result.run_id}")
 
-    def record_skipped(self, *, run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any],
-                       schedule: str, at: str, reason: str) -> None:
-        """Record a fire that did not run (its schedule's previous run was still going)."""
-        row = _run_row(run_id, account, key, recipe, params, schedule)
-        self._write(lambda c: c.execute(sa.insert(runs).values(
-            **row, trigger="schedule", started_at=at, finished_at=at, status="skipped", error=reason)))
-
     def record_sink_errors(self, run_id: str, errors: Mapping[str, str]) -> None:
         """Record which sinks failed to deliver a run's result, and why."""
         self._write(lambda c: c.execute(sa.update(runs).where(runs.c.id == run_id).values(sink_errors=dict(errors))))
@@ -115,12 +112,17 @@ class History:
         return self.interrupt([r.id for r in rows if not _alive(r.pid)], at=at)
 
     def run_alive(self, run_id: str) -> bool:
-        """Whether a run may still be going: recorded running, and (on this host) its process exists."""
+        """Whether a run may still be going: recorded running, and its process exists (on this host) or its
+        pdrun serve replica still beats (on another)."""
         with self._reading() as conn:
-            row = conn.execute(sa.select(runs.c.status, runs.c.host, runs.c.pid).where(runs.c.id == run_id)).first()
-        if row is None or row.status != "running":
-            return False
-        return row.host != socket.gethostname() or _alive(row.pid)
+            row = conn.execute(
+                sa.select(runs.c.status, runs.c.host, runs.c.pid, runs.c.replica).where(runs.c.id == run_id)
+            ).first()
+            if row is None or row.status != "running":
+                return False
+            if row.host == socket.gethostname():
+                return _alive(row.pid)
+            return row.replica is None or fleet.replica_alive(conn, row.replica)
 
     # Actions and claims
 
@@ -208,6 +210,7 @@ class History:
             old = sa.select(runs.c.id).where(runs.c.started_at < cutoff)
             conn.execute(sa.delete(actions).where(actions.c.run_id.in_(old)))
             claim_rows.prune(conn, cutoff=cutoff)
+            fleet.prune(conn, cutoff=cutoff)
             return conn.execute(sa.delete(runs).where(runs.c.started_at < cutoff)).rowcount
 
         return self._write(delete)
@@ -236,7 +239,10 @@ def _engine(url: str) -> sa.Engine:
     try:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        parsed = sa.engine.make_url(url)
+        if parsed.password:
+            pdlog.add_secret(str(parsed.password))
+        engine = sa.create_engine(parsed, **_connect_args(parsed))
     except ModuleNotFoundError as exc:
         fix = DRIVER_EXTRAS.get((exc.name or "").split(".")[0], f"install the Python package {exc.name}")
         raise ConfigError(f"[runner] state {_safe(url)}: its database driver is not installed: {fix}") from None
@@ -249,6 +255,13 @@ def _engine(url: str) -> sa.Engine:
     return engine
 
 
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    """Give up connecting to a PostgreSQL server after CONNECT_TIMEOUT_S, unless the URL says otherwise."""
+    if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
+        return {}
+    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -257,13 +270,13 @@ def _safe(url: str) -> str:
         return url
 
 
-def _run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any],
-             schedule: str | None) -> dict[str, Any]:
+def run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any], schedule: str | None,
+            *, replica: str | None) -> dict[str, Any]:
     """The columns every run record starts with, and where it was made."""
     return {
         "id": run_id, "account": account, "recipe": recipe, "params": plain_params(params), "run_key": key,
-        "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "api_calls": 0, "findings": 0,
-        "new": 0, "resolved": 0, "actions": 0,
+        "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "replica": replica, "api_calls": 0,
+        "findings": 0, "new": 0, "resolved": 0, "actions": 0,
     }
 
 
