@@ -89,6 +89,9 @@ class Daemon:
     _guard: threading.RLock = field(default_factory=threading.RLock)
     _stopping: bool = False
 
+    def __post_init__(self) -> None:
+        self.replica = Replica(self._history, lead=self._lead, follow=self._follow, limiter=self.launch.session.limiter)
+
     @property
     def _history(self) -> History:
         assert self.launch.history is not None, "pdrun serve always records its runs"
@@ -105,7 +108,6 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": FIRES_AT_ONCE, "misfire_grace_time": self.misfire_grace_s},
         )
         self._scheduler.start()
-        self.replica = Replica(self._history, lead=self._lead, follow=self._follow, limiter=self.launch.session.limiter)
         self.replica.start()
         log.info("serve.started", schedules=[s.name for s in self.schedules if s.enabled], replica=self.replica.id,
                  firing=self.replica.firing)

@@ -12,6 +12,7 @@ token's rate budget with the other firing replicas.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -93,7 +94,7 @@ class Replica:
         self._thread = threading.Thread(target=self._loop, name="replica", daemon=True)
         self.firing = False
         self.peers: list[Peer] = []
-        self.beating = False  # whether the last heartbeat reached the history
+        self.beat_at: float | None = None  # when a heartbeat last reached the history (time.monotonic)
 
     def start(self) -> None:
         """Beat once (taking the lead if it is free), then keep beating on a thread."""
@@ -120,14 +121,14 @@ class Replica:
         firing = self._leadership.hold() if self._leadership is not None else True
         try:  # beat before firing, so no replica takes this one's first runs for a dead replica's
             self.peers, interrupted = self.fleet.beat(firing=firing)
-            self.beating = True
         except HistoryError as exc:
-            self.beating, interrupted = False, 0
             log.error("replica.heartbeat_failed", error=str(exc))
-        if interrupted:
-            log.warning("runs.orphaned", interrupted=interrupted, reason="their replica stopped beating")
-        if self._limiter is not None and self.beating:
-            self._limiter.share(sum(peer.firing for peer in self.peers))
+        else:
+            self.beat_at = time.monotonic()
+            if interrupted:
+                log.warning("runs.orphaned", interrupted=interrupted, reason="their replica stopped beating")
+            if self._limiter is not None:
+                self._limiter.share(sum(peer.firing for peer in self.peers))
         if firing != self.firing:
             self.firing = firing
             if firing:
