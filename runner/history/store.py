@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from runner import log as pdlog
 from runner.errors import ConfigError, HistoryError, UsageError
 from runner.history import claims as claim_rows
 from runner.history import fleet
+from runner.history.engine import create_engine, reason, safe_url
 from runner.history.memory import remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
@@ -28,9 +28,6 @@ from runner.results import Action, RunResult, plain_params
 from runner.timestamps import iso, now_iso
 
 T = TypeVar("T")
-# Drivers pdrun knows how to name when missing: the SQLAlchemy dialect's module -> what installs it.
-DRIVER_EXTRAS = {"psycopg": 'pip install "pdrun[postgres]"', "psycopg2": 'pip install "pdrun[postgres]"'}
-CONNECT_TIMEOUT_S = 10
 
 
 def default_url(environ: Mapping[str, str]) -> str:
@@ -43,14 +40,14 @@ class History:
     """Where every run is recorded, writes are claimed, and findings are remembered between runs."""
 
     def __init__(self, url: str) -> None:
-        self.url = _safe(url)  # as messages show it: never with a password
+        self.url = safe_url(url)  # as messages show it: never with a password
         self.replica: str | None = None  # the pdrun serve replica this process is, which marks the runs it records
-        self.engine = _engine(url)
+        self.engine = create_engine(url)
         try:
             # The schema revisions before and after opening: (None, head) for a new history.
             self.migrated = upgrade(self.engine, self.url)
         except (OSError, sa.exc.SQLAlchemyError) as exc:  # unreachable or unusable: the setting is what to fix
-            raise ConfigError(f"cannot open the run history at {self.url}: {_reason(exc)}") from None
+            raise ConfigError(f"cannot open the run history at {self.url}: {reason(exc)}") from None
 
     # Runs
 
@@ -224,50 +221,14 @@ class History:
             with self.engine.connect() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"cannot read the run history at {self.url}: {_reason(exc)}") from None
+            raise HistoryError(f"cannot read the run history at {self.url}: {reason(exc)}") from None
 
     def _write(self, work: Callable[[sa.Connection], T], *, what: str = "write") -> T:
         try:
             with self.engine.begin() as conn:
                 return work(conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"cannot {what} the run history at {self.url}: {_reason(exc)}") from None
-
-
-def _engine(url: str) -> sa.Engine:
-    """Create the engine for `url`; a missing database driver is one line saying how to install it."""
-    try:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        parsed = sa.engine.make_url(url)
-        if parsed.password:
-            pdlog.add_secret(str(parsed.password))
-        engine = sa.create_engine(parsed, **_connect_args(parsed))
-    except ModuleNotFoundError as exc:
-        fix = DRIVER_EXTRAS.get((exc.name or "").split(".")[0], f"install the Python package {exc.name}")
-        raise ConfigError(f"[runner] state {_safe(url)}: its database driver is not installed: {fix}") from None
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"[runner] state {_safe(url)}: not a database URL pdrun can use ({exc})") from None
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        raise HistoryError(f"cannot open the run history at {_safe(url)}: {_reason(exc)}") from None
-    if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
-    return engine
-
-
-def _connect_args(url: sa.URL) -> dict[str, Any]:
-    """Give up connecting to a PostgreSQL server after CONNECT_TIMEOUT_S, unless the URL says otherwise."""
-    if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
-        return {}
-    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+            raise HistoryError(f"cannot {what} the run history at {self.url}: {reason(exc)}") from None
 
 
 def run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any], schedule: str | None,
@@ -284,21 +245,6 @@ def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str
     return {"run_id": run_id, "seq": seq, "key": action.key(account), **action.to_dict()}
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # pysqlite's own BEGIN would be DEFERRED; we issue ours
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -309,10 +255,6 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 def open_history(state: str | None, *, keep_runs_days: int, environ: Mapping[str, str]) -> History:
