@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import config as pdconfig
-from runner.errors import UsageError
+from runner.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from runner.history import History
@@ -128,10 +128,20 @@ class Launcher:
                        transport=httpx2.WSGITransport(app=app), sleep=self.sleep)
 
     def history(self, config: pdconfig.Config) -> History:
-        """Open the run history the configuration names (migrated, pruned, orphans marked)."""
+        """Open the run history the configuration names (migrated, pruned, orphans marked).
+
+        `[runner] state_env` names a variable holding its URL (one with a
+        password belongs in a secret), which wins over `[runner] state`.
+        """
         from runner.history import open_history
 
-        return open_history(config.runner.state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
+        state, name = config.runner.state, config.runner.state_env
+        if name:
+            state = self.environ.get(name, "").strip()
+            if not state:
+                raise ConfigError(f"{config.source}: [runner] state_env: the environment variable {name}"
+                                  " (the run history's URL) is not set")
+        return open_history(state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
 
     @contextlib.contextmanager
     def open(self, config: pdconfig.Config, target: Target, *, history: bool = True,

@@ -49,22 +49,27 @@ def run_recipe(
     reads: Source | None = None,
     now: datetime | None = None,
     read_since: str | None = None,
+    started_at: str | None = None,
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line.
 
     `reads` stands in for the session's reads (an audit's shared cache);
     `now` is the recipe's `ctx.now` (default: the current time); `read_since`
     is when the plan's view of PagerDuty was read, for plans replayed later.
+    `started_at` is when a run already recorded as running began (a scheduled
+    fire records its run as it claims the fire); without it, the run is
+    recorded here.
     """
     run_id = run_id or new_run_id()
     account = session.url
     key = run_key(account, recipe.name, params)
     bound = {"run_id": run_id, "recipe": recipe.name, "trigger": trigger} | ({"schedule": schedule} if schedule else {})
     with structlog.contextvars.bound_contextvars(**bound):
-        started_at = now_iso()
-        if history is not None:
-            history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
-                          trigger=trigger, schedule=schedule, started_at=started_at)
+        if started_at is None:
+            started_at = now_iso()
+            if history is not None:
+                history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
+                              trigger=trigger, schedule=schedule, started_at=started_at)
         ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or datetime.now(UTC),
                       run_id=run_id, write_headers=session.write_headers(),
                       log=structlog.get_logger(f"recipes.{recipe.name}"))

@@ -43,10 +43,12 @@ class Session:
         self.events_url = events_url
         self.from_email = from_email
         self._token_source = token_source
-        limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        # The token's rate budget (None: off), and what the requests met: what pdrun serve shares and reports.
+        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
         self._transport = RetryingTransport(
-            transport, retries=retries, sleep=sleep, limiter=limiter, base_path=urlsplit(url).path.rstrip("/")
+            transport, retries=retries, sleep=sleep, limiter=self.limiter, base_path=urlsplit(url).path.rstrip("/")
         )
+        self.api_counts = self._transport.counts
         self._pages = Paginator(self._get_json, concurrency=concurrency)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)

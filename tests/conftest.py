@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from postgres import postgres_url  # noqa: F401  (a fixture for every test module)
 from spec import check_exchanges
 
 from runner.cli import cli
@@ -45,3 +46,11 @@ def invoke(pd_sandbox, workdir, state_home):
         return CliRunner().invoke(cli, list(args), obj=env)
 
     return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request, tmp_path):
+    """The URL of a new history on each database pdrun supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    return request.getfixturevalue("postgres_url")
