@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ class Session:
         transport: httpx2.BaseTransport,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_limit: float = 0,
         concurrency: int = 1,
     ) -> None:
@@ -47,7 +49,7 @@ class Session:
         self._transport = RetryingTransport(
             transport, retries=retries, sleep=sleep, limiter=limiter, base_path=urlsplit(url).path.rstrip("/")
         )
-        self._pages = Paginator(self._get_json, concurrency=concurrency)
+        self._pages = Paginator(self._get_json, concurrency=concurrency, now=now)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
@@ -202,8 +204,12 @@ def connect(
     transport: httpx2.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Session:
-    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint."""
+    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint.
+
+    `now` tells the account's current time (the sandbox has a clock of its own).
+    """
     url = url or config.url
     if transport is None:
         transport = PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
@@ -218,6 +224,7 @@ def connect(
         transport=transport,
         sleep=sleep,
         clock=clock,
+        now=now,
         rate_limit=config.rate_limit,
         concurrency=config.concurrency,
     )
