@@ -10,7 +10,7 @@ import click
 
 from runner import log as pdlog
 from runner.cli.options import CONFIG_HELP, current_launcher, run_option_names
-from runner.errors import EXIT_INTERRUPTED, PdrunError, UsageError, suggest
+from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, PdrunError, UsageError, suggest
 from runner.launch import Launcher
 from runner.plugins import DISABLE_ENV
 
@@ -46,6 +46,15 @@ class PdrunGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("pdrun: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            plugin = _third_party_owner(ctx, ctx.invoked_subcommand)
+            if plugin is None:  # pdrun's own bug: its traceback is what a report needs
+                raise
+            click.echo(f"pdrun: error: command {ctx.invoked_subcommand!r} of plugin {plugin!r} crashed:"
+                       f" {pdlog.redact(' '.join(f'{type(exc).__name__}: {exc}'.split()))}", err=True)
+            ctx.exit(EXIT_FAILED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         registry = _launcher(ctx).registry()
@@ -77,6 +86,12 @@ class PdrunGroup(click.Group):
                 " 'pdrun list' shows the recipes"
             )
         return super().resolve_command(ctx, args)
+
+
+def _third_party_owner(ctx: click.Context, command: str | None) -> str | None:
+    """The name of the installed plugin that registered `command`, if not pdrun itself."""
+    plugins = _launcher(ctx).registry().plugins
+    return next((p.name for p in plugins if command in p.commands and p.source != "built-in"), None)
 
 
 def _launcher(ctx: click.Context) -> Launcher:
