@@ -48,6 +48,7 @@ DEFAULT_PLUGINS = (
     "runner.cli.schedules",
     "runner.cli.history",
     "runner.cli.sandbox",
+    "runner.cli.new_plugin",
 )
 HOOKS = {name for name in dir(hookspecs) if name.startswith("pdrun_")}
 
