@@ -8,8 +8,8 @@ documents each, with its arguments):
   ``@pytest.mark.pd_profile("large", seed=1)`` (or a .toml/.json file, or ``now=``) picks another.
 - ``pd_sandbox``: the sandbox WSGI app serving ``pd_account``; ``pd_sandbox.exchanges`` logs every request,
   ``pd_sandbox.faults = Faults(...)`` injects latency, rate limits and errors.
-- ``pd_session``: a pdrun session bound to ``pd_sandbox``, acting as the account's admin for writes;
-  it retries rate limits and errors without waiting.
+- ``pd_session``: a pdrun session bound to ``pd_sandbox``, to read what a run left (its writes are
+  refused, as every write outside pdrun's writer is); it retries rate limits and errors without waiting.
 - ``pd_run``: ``pd_run(recipe, **params)`` runs a recipe (with only the plugins named) on ``pd_sandbox``
   and returns its RunResult; the recipe's own exception is raised again.
 - ``pd_cli``: ``pd_cli("audit", "--sandbox", "--format", "json")`` runs the ``pdrun`` command in process,
@@ -75,7 +75,7 @@ def _launcher(sandbox: SandboxApp, **options: Any) -> Launcher:
 
 @pytest.fixture
 def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
-    """A pdrun session bound to the sandbox, writing as the account's admin; its retries do not wait."""
+    """A pdrun session bound to the sandbox, for reads (writes go through recipes); its retries do not wait."""
     session = _launcher(pd_sandbox).session(Config(), Target(sandbox=True))
     yield session
     session.close()
