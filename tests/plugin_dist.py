@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import textwrap
 import tomllib
 from pathlib import Path
@@ -29,6 +32,13 @@ def install_project(project: Path, site: Path) -> dict[str, str]:
     entry_points = metadata["entry-points"]["pdrun"]
     make_dist_info(site, metadata["name"], metadata["version"], entry_points)
     return entry_points
+
+
+def run_project_tests(project: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    """Run an installed-looking project's own pytest in a fresh process, from its folder (as its author would)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), str(site)])}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env,
+                          capture_output=True, text=True)
 
 
 def make_dist_info(site: Path, dist: str, version: str, entry_points: dict[str, str], *, folder: str = "") -> None:

@@ -33,9 +33,7 @@ TEAM_PLUGIN = '''
 
 
 @pytest.fixture(autouse=True)
-def team_plugin(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    monkeypatch.syspath_prepend(str(site))
+def team_plugin(site):
     make_plugin(site, TEAM_PLUGIN, dist="pdrun-sre")
 
 

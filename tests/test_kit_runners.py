@@ -44,10 +44,8 @@ def plugin_module(source: str) -> types.ModuleType:
 
 
 @pytest.fixture
-def clashing_plugin_installed(tmp_path, monkeypatch):
+def clashing_plugin_installed(site):
     """An installed plugin whose recipe clashes with a built-in: it must not reach tests that do not name it."""
-    site = tmp_path / "site"
-    monkeypatch.syspath_prepend(str(site))
     make_plugin(site, GOOD_PLUGIN.replace("users_named_bob", "services_without_teams"), dist="pdrun-clash")
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from plugin_dist import install_project
+from plugin_dist import install_project, run_project_tests
 
 FILES = ["README.md", "pdrun_acme_audits/__init__.py", "pyproject.toml", "tests/test_pdrun_acme_audits.py"]
 
@@ -20,9 +16,7 @@ def test_the_generated_package_passes_its_own_tests(invoke, workdir, tmp_path):
     assert sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()) == FILES
     assert install_project(project, tmp_path / "site") == {"acme-audits": "pdrun_acme_audits"}
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), str(tmp_path / "site")])}
-    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env,
-                            capture_output=True, text=True)
+    tested = run_project_tests(project, tmp_path / "site")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.splitlines()[-1].startswith("3 passed")
 

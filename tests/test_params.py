@@ -69,9 +69,7 @@ def test_a_default_that_does_not_fit_is_refused_where_it_is_declared(declare, me
 
 
 @pytest.fixture
-def echo(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    monkeypatch.syspath_prepend(str(site))
+def echo(site):
     make_plugin(site, HOURS_PLUGIN, dist="pdrun-echo")
 
 

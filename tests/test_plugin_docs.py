@@ -8,10 +8,7 @@ import ast
 import dataclasses
 import inspect
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 
 import pytest
 from docs import PLUGINS_DOC
-from plugin_dist import install_project
+from plugin_dist import install_project, run_project_tests
 
 import runner
 from runner import hookspecs, recipe
@@ -169,9 +166,7 @@ def test_the_example_package_passes_its_own_tests(tmp_path):
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(code, encoding="utf-8")
     assert install_project(project, tmp_path / "site") == {"oncall-care": "pdrun_oncall_care"}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project), str(tmp_path / "site")])}
-    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
-                            env=env, capture_output=True, text=True)
+    tested = run_project_tests(project, tmp_path / "site")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert re.match(r"\d+ passed", tested.stdout.splitlines()[-1]) and "failed" not in tested.stdout
 

@@ -150,14 +150,6 @@ MISTAKES = {
 }
 
 
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    path = tmp_path / "site"
-    path.mkdir()
-    monkeypatch.syspath_prepend(str(path))
-    return path
-
-
 def rows(stdout: str, plugin: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.split()[:1] == [plugin]]
 
