@@ -36,25 +36,25 @@ class Reader:
         self._source = source
 
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield every object of a collection, in order; list and tuple values become `name[]` filters."""
-        return self._source.iter(path, **_filters(params))
+        """Yield every object of a collection, in order.
+
+        A list value is sent as `name[]` (`statuses[]=triggered`), a tuple as the
+        bare name repeated (`ids=a&ids=b`): pass a repeatable parameter's value,
+        a tuple, as `list(...)` to filter by it.
+        """
+        return self._source.iter(path, **params)
 
     def get(self, path: str, **params: Any) -> Any:
         """Read one object, unwrapped (`get("services/PXXXXXX")` returns the service)."""
-        return self._source.get(path, **_filters(params))
+        return self._source.get(path, **params)
 
     def get_each(self, reads: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
         """Read many objects concurrently: `get_each((f"schedules/{id}", {...}) for id in ids)`, in order."""
-        return self._source.get_each((path, _filters(params)) for path, params in reads)
+        return self._source.get_each(reads)
 
     def query(self, path: str, body: Any) -> Any:
         """Ask one of PagerDuty's read-only POST endpoints (`analytics/...`) and return its answer."""
         return self._source.query(path, body)
-
-
-def _filters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Query parameters as PagerDuty takes them: a tuple (a repeatable parameter's value) goes as a list, `name[]`."""
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in params.items()}
 
 
 class Context:
