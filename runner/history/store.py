@@ -106,7 +106,7 @@ class History:
             ).all()
         return self.interrupt([r.id for r in rows if not alive(r.pid)], at=at)
 
-    def runalive(self, run_id: str) -> bool:
+    def run_alive(self, run_id: str) -> bool:
         """Whether a run may still be going: recorded running, and (on this host) its process exists."""
         with self._reading() as conn:
             row = conn.execute(sa.select(runs.c.status, runs.c.host, runs.c.pid).where(runs.c.id == run_id)).first()
