@@ -54,15 +54,26 @@ def signature(func: Callable[..., Any], *, method: bool = False) -> str:
     return str(sig.replace(parameters=params, return_annotation=sig.empty))
 
 
+def heading_lines() -> list[int]:
+    """The numbers of the doc's heading lines (not comments in its code blocks)."""
+    numbers, fenced = [], False
+    for number, line in enumerate(DOC.splitlines()):
+        fenced ^= line.startswith("```")
+        if not fenced and line.startswith("#"):
+            numbers.append(number)
+    return numbers
+
+
 def headings() -> list[str]:
-    return [line for line in DOC.splitlines() if line.startswith("#")]
+    return [DOC.splitlines()[n] for n in heading_lines()]
 
 
 def section(title: str) -> str:
-    """The text under the heading that starts with `title`, up to the next heading of any level."""
-    start = next(i for i, line in enumerate(DOC.splitlines()) if line.startswith("#") and title in line)
-    lines = DOC.splitlines()[start + 1:]
-    return "\n".join(lines[: next((i for i, line in enumerate(lines) if line.startswith("#")), len(lines))])
+    """The text under the first heading holding `title`, up to the next heading of any level."""
+    lines, numbers = DOC.splitlines(), heading_lines()
+    start = next(n for n in numbers if title in lines[n])
+    end = next((n for n in numbers if n > start), len(lines))
+    return "\n".join(lines[start + 1:end])
 
 
 def documented(text: str) -> bool:
