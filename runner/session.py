@@ -49,6 +49,7 @@ class Session:
         self._transport = RetryingTransport(
             transport, retries=retries, sleep=sleep, limiter=limiter, base_path=urlsplit(url).path.rstrip("/")
         )
+        self.now = now
         self._pages = Paginator(self._get_json, concurrency=concurrency, now=now)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
@@ -208,7 +209,8 @@ def connect(
 ) -> Session:
     """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint.
 
-    `now` tells the account's current time (the sandbox has a clock of its own).
+    `now` tells the account's current time (the sandbox has a clock of its own): runs start by it, and
+    listings end their default window at it.
     """
     url = url or config.url
     if transport is None:

@@ -84,9 +84,8 @@ def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
 class PdRun:
     """What ``pd_run`` is: runs recipes on the test's sandbox account."""
 
-    def __init__(self, sandbox: SandboxApp, account: Account) -> None:
+    def __init__(self, sandbox: SandboxApp) -> None:
         self._sandbox = sandbox
-        self._account = account
 
     def __call__(self, recipe: str | Recipe, *, dry_run: bool = False, plugins: Iterable[Any] = (),
                  raises: bool = True, **params: Any) -> RunResult:
@@ -107,16 +106,16 @@ class PdRun:
         resolved = launcher.params(config, chosen, configured=params, source="pd_run()")
         with launcher.open(config, Target(sandbox=True), history=False) as launch:
             result = launch.run(chosen, resolved, policy=launcher.policy(config, chosen, Consent(yes=True)),
-                                trigger="test", dry_run=dry_run, now=self._account.now)
+                                trigger="test", dry_run=dry_run)
         if raises and result.exception is not None:
             raise result.exception
         return result
 
 
 @pytest.fixture
-def pd_run(pd_sandbox: SandboxApp, pd_account: Account) -> PdRun:
+def pd_run(pd_sandbox: SandboxApp) -> PdRun:
     """Run a recipe on the sandbox: ``pd_run(recipe, dry_run=False, plugins=(), raises=True, **params)``."""
-    return PdRun(pd_sandbox, pd_account)
+    return PdRun(pd_sandbox)
 
 
 @dataclass(frozen=True)

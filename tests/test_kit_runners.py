@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import textwrap
 import types
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from plugin_dist import GOOD_PLUGIN, make_plugin
 
-from runner import RecipeError, UsageError, recipe
+from runner import RecipeError, UsageError, parse_iso, recipe
 from runner.sandbox.clock import stopped
 from runner.sandbox.demo import DEMO_INCIDENT_ID
 from runner.testing import CliResult
@@ -83,6 +83,16 @@ def test_ctx_now_and_the_default_incident_window_follow_the_accounts_clock(pd_ru
 def test_ctx_now_starts_at_the_profiles_now_on_a_live_clock(pd_run, pd_account):
     [first, *_] = pd_run(recent_incidents).findings
     assert MOVED <= datetime.fromisoformat(first.message) <= pd_account.now
+
+
+@pytest.mark.pd_profile(now=MOVED, clock=stopped)
+def test_pd_cli_runs_recipes_by_the_accounts_clock_too(pd_cli, pd_account):
+    stale = pd_cli("incidents-stale", "--sandbox", "--format", "json")
+    assert stale.exit_code == 1, stale.stderr
+    open_for_a_day = [i["id"] for i in pd_account.incidents.values()
+                      if i["status"] != "resolved" and MOVED - parse_iso(i["created_at"]) > timedelta(hours=24)]
+    assert sorted(f["object"]["id"] for f in json.loads(stale.stdout)["findings"]) == sorted(open_for_a_day)
+    assert 0 < len(open_for_a_day) < len([i for i in pd_account.incidents.values() if i["status"] != "resolved"])
 
 
 def test_pd_cli_runs_pdrun_on_the_sandbox(pd_cli, pd_sandbox):
