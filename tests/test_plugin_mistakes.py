@@ -129,6 +129,20 @@ CRASHING_COMMAND = '''
     def pdrun_commands(register):
         register(hello)
 '''
+BAD_VALIDATE = '''
+    from runner import hookimpl, recipe
+
+    def check(params):
+        return params["missing"]
+
+    @recipe(validate=check)
+    def users_named_alice(ctx):
+        """Users called Alice."""
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(users_named_alice)
+'''
 
 MISTAKES = {
     "clash": (CLASH, "recipe 'services-without-teams' is already registered by 'recipes.services'"),
@@ -220,8 +234,16 @@ def test_a_real_pdrun_process_prints_no_traceback_for_a_broken_plugin(site):
     assert rows(shown.stdout, "pdrun-mistake")[0].endswith("already registered by 'recipes.services'")
 
 
-def test_a_plugin_command_that_crashes_ends_in_one_line(site, invoke):
-    make_plugin(site, CRASHING_COMMAND, dist="pdrun-hello")
-    crashed = invoke("hello")
+@pytest.mark.parametrize(
+    ("source", "args", "error"),
+    [
+        (CRASHING_COMMAND, ["hello"], "command 'hello' of plugin 'pdrun-hello' crashed: KeyError: 'greeting'"),
+        (BAD_VALIDATE, ["users-named-alice", "--sandbox"],
+         "recipe 'users-named-alice' of plugin 'pdrun-hello' crashed: KeyError: 'missing'"),
+    ],
+)
+def test_a_plugin_command_or_recipe_that_crashes_outside_a_run_ends_in_one_line(site, invoke, source, args, error):
+    make_plugin(site, source, dist="pdrun-hello")
+    crashed = invoke(*args)
     check(crashed, 3)
-    assert crashed.stderr == "pdrun: error: command 'hello' of plugin 'pdrun-hello' crashed: KeyError: 'greeting'\n"
+    assert crashed.stderr == f"pdrun: error: {error}\n"

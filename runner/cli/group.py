@@ -49,11 +49,11 @@ class PdrunGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
-            plugin = _third_party_owner(ctx, ctx.invoked_subcommand)
-            if plugin is None:  # pdrun's own bug: its traceback is what a report needs
+            owner = _third_party_owner(ctx, ctx.invoked_subcommand)
+            if owner is None:  # pdrun's own bug: its traceback is what a report needs
                 raise
-            click.echo(f"pdrun: error: command {ctx.invoked_subcommand!r} of plugin {plugin!r} crashed:"
-                       f" {pdlog.redact(' '.join(f'{type(exc).__name__}: {exc}'.split()))}", err=True)
+            what = " ".join(f"{type(exc).__name__}: {exc}".split())
+            click.echo(f"pdrun: error: {owner} crashed: {pdlog.redact(what)}", err=True)
             ctx.exit(EXIT_FAILED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -88,10 +88,13 @@ class PdrunGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-def _third_party_owner(ctx: click.Context, command: str | None) -> str | None:
-    """The name of the installed plugin that registered `command`, if not pdrun itself."""
-    plugins = _launcher(ctx).registry().plugins
-    return next((p.name for p in plugins if command in p.commands and p.source != "built-in"), None)
+def _third_party_owner(ctx: click.Context, name: str | None) -> str | None:
+    """Say which installed plugin's command or recipe `name` is ("recipe 'x' of plugin 'y'"); None for pdrun's own."""
+    for plugin in _launcher(ctx).registry().plugins:
+        if plugin.source != "built-in" and name in (*plugin.commands, *plugin.recipes):
+            kind = "command" if name in plugin.commands else "recipe"
+            return f"{kind} {name!r} of plugin {plugin.name!r}"
+    return None
 
 
 def _launcher(ctx: click.Context) -> Launcher:

@@ -28,9 +28,9 @@ def new_plugin(name: str) -> None:
 
     from runner.cli.plugin_template import FILES
 
-    short = name.removeprefix("pdrun-")
-    if not NAME.fullmatch(name) or not short:
+    if not NAME.fullmatch(name):
         raise UsageError(f"plugin name {name!r}: use lowercase letters, digits and single hyphens, e.g. acme-audits")
+    short = name.removeprefix("pdrun-")
     root = current_launcher().cwd / name
     if root.exists():
         raise UsageError(f"{root} already exists: choose another NAME, or move it away")
