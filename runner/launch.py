@@ -125,7 +125,7 @@ class Launcher:
         app = (self.sandbox_app or demo_app)()
         settings = dataclasses.replace(settings, from_email=settings.from_email or DEMO_FROM_EMAIL)
         return connect(settings, token=SANDBOX_TOKEN, token_source="the sandbox", url=SANDBOX_BASE_URL,
-                       transport=httpx2.WSGITransport(app=app), sleep=self.sleep)
+                       transport=httpx2.WSGITransport(app=app), sleep=self.sleep, now=lambda: app.account.now)
 
     def history(self, config: pdconfig.Config) -> History:
         """Open the run history the configuration names (migrated, pruned, orphans marked).

@@ -22,10 +22,15 @@ SMALLEST_WINDOW = timedelta(seconds=1)
 
 
 class Paginator:
-    """Fetch listing pages through `fetch(path, params)`, up to `concurrency` at a time."""
+    """Fetch listing pages through `fetch(path, params)`, up to `concurrency` at a time.
 
-    def __init__(self, fetch: Callable[[str, Mapping[str, Any]], Any], *, concurrency: int = 1) -> None:
+    `now` is the account's current time, where a listing's default window ends.
+    """
+
+    def __init__(self, fetch: Callable[[str, Mapping[str, Any]], Any], *, concurrency: int = 1,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._fetch = fetch
+        self._now = now
         self._concurrency = max(1, concurrency)
         self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="pdrun-page")
 
@@ -48,7 +53,7 @@ class Paginator:
         one listing when it fits, and otherwise from its oldest object on.
         """
         params = dict(params)
-        until = parse_iso(params.pop("until")) if "until" in params else datetime.now(UTC)
+        until = parse_iso(params.pop("until")) if "until" in params else self._now()
         since = parse_iso(params.pop("since")) if "since" in params else until - DEFAULT_WINDOW
         if params.get("date_range") == "all":
             first = self._first(path, params)

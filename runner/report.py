@@ -96,7 +96,23 @@ def describe_action(action: Action) -> str:
     if action.method == "DELETE":
         return f"delete {action.path}"
     changed = f" ({action.changes} objects)" if action.changes > 1 else ""
-    return f"{action.method} {action.path}{changed}"
+    fields = _fields(action.body)
+    return f"{action.method} {action.path}{changed}" + (f": {fields}" if fields else "")
+
+
+def _fields(body: Any, most: int = 4) -> str:
+    """The fields a write sets, briefly: `status="disabled", name="Edge"` (inside PagerDuty's wrapper, if any)."""
+    if isinstance(body, dict) and len(body) == 1 and isinstance(next(iter(body.values())), dict):
+        body = next(iter(body.values()))
+    if not isinstance(body, dict):
+        return ""
+    shown = [f"{key}={_brief(value)}" for key, value in list(body.items())[:most]]
+    return ", ".join(shown) + (f" and {len(body) - most} more" if len(body) > most else "")
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _bulk_incidents(items: list[Any]) -> str:

@@ -6,7 +6,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -47,18 +46,17 @@ def run_recipe(
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
     reads: Source | None = None,
-    now: datetime | None = None,
     read_since: str | None = None,
     started_at: str | None = None,
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line.
 
     `reads` stands in for the session's reads (an audit's shared cache);
-    `now` is the recipe's `ctx.now` (default: the current time); `read_since`
-    is when the plan's view of PagerDuty was read, for plans replayed later.
-    `started_at` is when a run already recorded as running began (a scheduled
-    fire records its run as it claims the fire); without it, the run is
-    recorded here.
+    `ctx.now` is the account's current time, as the session tells it;
+    `read_since` is when the plan's view of PagerDuty was read, for plans
+    replayed later. `started_at` is when a run already recorded as running
+    began (a scheduled fire records its run as it claims the fire); without
+    it, the run is recorded here.
     """
     run_id = run_id or new_run_id()
     account = session.url
@@ -70,7 +68,7 @@ def run_recipe(
             if history is not None:
                 history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
                               trigger=trigger, schedule=schedule, started_at=started_at)
-        ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or datetime.now(UTC),
+        ctx = Context(recipe=recipe, params=params, source=reads or session, now=session.now(),
                       run_id=run_id, write_headers=session.write_headers(),
                       log=structlog.get_logger(f"recipes.{recipe.name}"))
         writer = Writer(session=session, policy=policy, history=history, run_id=run_id, account=account,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ class Session:
         transport: httpx2.BaseTransport,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_limit: float = 0,
         concurrency: int = 1,
     ) -> None:
@@ -49,7 +51,8 @@ class Session:
             transport, retries=retries, sleep=sleep, limiter=self.limiter, base_path=urlsplit(url).path.rstrip("/")
         )
         self.api_counts = self._transport.counts
-        self._pages = Paginator(self._get_json, concurrency=concurrency)
+        self.now = now
+        self._pages = Paginator(self._get_json, concurrency=concurrency, now=now)
         self._timeout = timeout
         self._client = pagerduty.RestApiV2Client(token, base_url=_https(url), transport=self._transport)
         # The constructor's timeout argument is ignored by the library; the attribute is what it sends.
@@ -204,8 +207,13 @@ def connect(
     transport: httpx2.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Session:
-    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint."""
+    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint.
+
+    `now` tells the account's current time (the sandbox has a clock of its own): runs start by it, and
+    listings end their default window at it.
+    """
     url = url or config.url
     if transport is None:
         transport = PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
@@ -220,6 +228,7 @@ def connect(
         transport=transport,
         sleep=sleep,
         clock=clock,
+        now=now,
         rate_limit=config.rate_limit,
         concurrency=config.concurrency,
     )

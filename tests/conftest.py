@@ -30,6 +30,15 @@ def pd_sandbox(pd_sandbox):
 
 
 @pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A folder on sys.path where tests install plugin distributions (plugin_dist.make_plugin)."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
+@pytest.fixture
 def workdir(tmp_path):
     """A working directory holding a copy of the repository's config.toml."""
     shutil.copy(REPO / "config.toml", tmp_path / "config.toml")

@@ -203,6 +203,11 @@ def with_options(*made: click.Option) -> Callable[[click.Command], click.Command
 
 
 def run_option_names() -> frozenset[str]:
-    """The names every recipe command's own options take, which no recipe parameter may take."""
+    """The names every recipe command's own options take, which no recipe parameter may take.
+
+    A parameter `x` becomes `--x` (and `--no-x` for a flag), so both the
+    options' names and their flags' are reserved: `format` as well as `fmt`.
+    """
     options = [*target_options(), config_option(), *output_options(), sink_option(), *write_options(plan=True)]
-    return frozenset({"help", *(o.name for o in options if o.name)})
+    flags = [flag.removeprefix("--").removeprefix("no-") for o in options for flag in o.opts if flag.startswith("--")]
+    return frozenset({"help", *(o.name for o in options if o.name), *(f.replace("-", "_") for f in flags)})
