@@ -50,7 +50,7 @@ def _planted() -> dict[str, frozenset[str]]:
         return len(rules) == 1 or any(len(level) == 1 and level[0] not in schedules for level in rules)
 
     def unreachable(paging: str) -> bool:
-        methods, urgencies = PAGING[paging]
+        methods, urgencies, _ = PAGING[paging]
         return not {"phone", "sms", "push"} & set(methods) or "high" not in urgencies
 
     return {

@@ -71,6 +71,13 @@ KNOWN_SPEC_BUGS = (
         values=(None,),
     ),
     KnownSpecBug(
+        "PagerDuty sends null acknowledgement_timeout or auto_resolve_timeout for a service with the feature off "
+        "(the spec says so in words); the schema does not mark them nullable.",
+        request=r"(GET|POST|PUT) /services(/\w+)?",
+        field=r"services?(/\d+)?/(acknowledgement_timeout|auto_resolve_timeout)",
+        values=(None,),
+    ),
+    KnownSpecBug(
         "An on-call from a user targeted directly has no schedule and no end: PagerDuty sends null "
         "schedule, start and end (the spec says so in words), but the schema does not allow null.",
         request=r"GET /oncalls",
