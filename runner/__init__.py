@@ -12,11 +12,14 @@ import pluggy
 
 from runner.context import Context
 from runner.errors import RecipeError, UsageError
-from runner.params import PAGERDUTY_ID, Param
+from runner.params import PAGERDUTY_ID, USER_ID_OR_EMAIL, Param, parse_moment
 from runner.recipe import recipe
 from runner.results import Finding
 from runner.timestamps import parse_iso
 
 hookimpl = pluggy.HookimplMarker("pdrun")
 
-__all__ = ["PAGERDUTY_ID", "Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "parse_iso", "recipe"]
+__all__ = [
+    "PAGERDUTY_ID", "USER_ID_OR_EMAIL", "Context", "Finding", "Param", "RecipeError", "UsageError", "hookimpl", "parse_iso",
+    "parse_moment", "recipe",
+]
