@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = (
     "recipes.incident_note",
     "recipes.status_update",
     "recipes.incident_actions",
+    "recipes.user_offboard",
     "runner.builtin_sinks",
     "runner.cli.catalog",
     "runner.cli.audit",

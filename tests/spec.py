@@ -122,10 +122,10 @@ KNOWN_SPEC_BUGS = (
         ),
     ),
     KnownSpecBug(
-        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, as the spec's own "
-        "PUT /incidents example does; the schema marks them read-only.",
+        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, or the escalation "
+        "policy's, as the spec's own PUT /incidents example does; the schema marks them read-only.",
         request=r"PUT /incidents(/\w+)?",
-        field=r"incidents?(/\d+)?/assignments/\d+/assignee/(id|type)",
+        field=r"incidents?(/\d+)?/(assignments/\d+/assignee|escalation_policy)/(id|type)",
         values=None,
         side="request",
     ),
