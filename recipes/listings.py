@@ -38,3 +38,11 @@ def teams(ctx: Context) -> Iterator[dict[str, Any]]:
 def ids(refs: Any) -> set[str]:
     """The ids of a list of references (or objects)."""
     return {ref["id"] for ref in refs or ()}
+
+
+RENDERED_SCHEDULE_INCLUDES = ["final_schedule", "overrides_subschedule"]
+
+
+def rendered_schedules(ctx: Context, since: str, until: str) -> Iterator[dict[str, Any]]:
+    """Schedules with their final schedule and overrides rendered from `since` to `until`: one listing carries both."""
+    return ctx.pd.iter("schedules", since=since, until=until, include=RENDERED_SCHEDULE_INCLUDES)

@@ -41,6 +41,7 @@ DEFAULT_PLUGINS = (
     "recipes.status_update",
     "recipes.incident_actions",
     "recipes.user_offboard",
+    "recipes.overrides",
     "runner.builtin_sinks",
     "runner.cli.catalog",
     "runner.cli.audit",
