@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "recipes.incident_actions",
     "recipes.user_offboard",
     "recipes.overrides",
+    "recipes.maintenance",
     "runner.builtin_sinks",
     "runner.cli.catalog",
     "runner.cli.audit",
