@@ -43,6 +43,7 @@ DEFAULT_PLUGINS = (
     "recipes.user_offboard",
     "recipes.overrides",
     "recipes.maintenance",
+    "recipes.webhooks",
     "runner.builtin_sinks",
     "runner.cli.catalog",
     "runner.cli.audit",
