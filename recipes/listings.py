@@ -46,3 +46,18 @@ RENDERED_SCHEDULE_INCLUDES = ["final_schedule", "overrides_subschedule"]
 def rendered_schedules(ctx: Context, since: str, until: str) -> Iterator[dict[str, Any]]:
     """Schedules with their final schedule and overrides rendered from `since` to `until`: one listing carries both."""
     return ctx.pd.iter("schedules", since=since, until=until, include=RENDERED_SCHEDULE_INCLUDES)
+
+
+def license_allocations(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("license_allocations")
+
+
+def targeted_users(policies: Iterator[dict[str, Any]]) -> set[str]:
+    """The ids of the users escalation policies' rules target directly."""
+    return {
+        target["id"]
+        for policy in policies
+        for rule in policy.get("escalation_rules") or ()
+        for target in rule.get("targets") or ()
+        if target["type"].startswith("user")
+    }

@@ -20,6 +20,15 @@ these tables). Planted, with the audit that finds it:
 - incidents-stale (24 hours): the six acknowledged incidents opened more than a day ago.
 - service-standards (below 80% of standards passed): Kubernetes Cluster, with no description and a
   policy notifying no schedule.
+- users-invitation-pending: Casey Brooks, invited 90 days ago.
+- licenses-unused: Mei Tanaka, a responder on no schedule or policy.
+- webhooks-disabled: the Payments team's webhook (failing), Checkout Web's (switched off), the Status page
+  extension (failing).
+- maintenance-windows-long: Cron Runner (for 100 hours), Ledger (40 days), and Ledger's ten-year window.
+- services-noise-settings: Data Warehouse (no grouping or auto-pause, which the Data team's other services
+  have), Push Notifications (no acknowledgement timeout).
+- schedules-overrides-heavy: Payments On-Call, overridden for 8 of the next 14 days.
+- users-weak-notification-rules: Omar Haddad (one high-urgency rule), Taylor Kim (every rule at once).
 
 Facts that tests and docs quote (`DEMO_TEAMLESS_SERVICES`, `DEMO_INCIDENT_ID`,
 `DEMO_FROM_EMAIL`, `DEMO_ROUTING_KEY`, `DEMO_USER_TOKEN`, `DEMO_RESTRICTED_TOKEN`)
