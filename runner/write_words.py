@@ -65,24 +65,22 @@ def _quoted(text: Any, limit: int = 60) -> str:
 
 def _schedule_layers(schedule_id: str, body: Body) -> str:
     schedule = body["schedule"]
-    layers = "; ".join(
-        f"{layer.get('name') or f'layer {n}'}: {', '.join(entry['user']['id'] for entry in layer['users'])}"
-        for n, layer in enumerate(schedule["schedule_layers"], 1)
-    )
-    return f"set the layers of schedule{_named(schedule)} ({schedule_id}) to {layers}"
+    layers = [(layer.get("name") or f"layer {n}", [entry["user"]["id"] for entry in layer["users"]])
+              for n, layer in enumerate(schedule["schedule_layers"], 1)]
+    return _setting("layers of schedule", schedule_id, schedule, layers)
 
 
 def _policy_rules(policy_id: str, body: Body) -> str:
     policy = body["escalation_policy"]
-    levels = "; ".join(
-        f"level {n}: {', '.join(_target(target) for target in rule['targets'])}"
-        for n, rule in enumerate(policy["escalation_rules"], 1)
-    )
-    return f"set the rules of escalation policy{_named(policy)} ({policy_id}) to {levels}"
+    levels = [(f"level {n}", [_target(target) for target in rule["targets"]])
+              for n, rule in enumerate(policy["escalation_rules"], 1)]
+    return _setting("rules of escalation policy", policy_id, policy, levels)
 
 
-def _named(obj: Body) -> str:
-    return f" {obj['name']}" if obj.get("name") else ""
+def _setting(what: str, obj_id: str, obj: Body, parts: list[tuple[str, list[str]]]) -> str:
+    """Say what a PUT sets, e.g. "set the layers of schedule Web (P1) to Layer 1: P2, P3; Layer 2: P4"."""
+    name = f" {obj['name']}" if obj.get("name") else ""
+    return f"set the {what}{name} ({obj_id}) to " + "; ".join(f"{label}: {', '.join(ids)}" for label, ids in parts)
 
 
 def _target(target: Body) -> str:
