@@ -14,7 +14,7 @@ KINDS = ("users", "schedules", "escalation_policies", "services")
 ACTIONS = ("create", "update", "delete")
 
 
-@recipe(columns=["who", "kind", "what", "actions", "fields", "changes", "last_change"], period_days=7, tags=["audit"])
+@recipe(columns=["who", "kind", "what", "actions", "fields", "changes", "last_change"], period_days=7, tags=["changes"])
 def changes_digest(ctx: Context) -> Iterator[Any]:
     """Who changed which users (roles), schedules, escalation policies and services over a period.
 
