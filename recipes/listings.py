@@ -44,7 +44,7 @@ RENDERED_SCHEDULE_INCLUDES = ["final_schedule", "overrides_subschedule"]
 
 
 def rendered_schedules(ctx: Context, since: str, until: str) -> Iterator[dict[str, Any]]:
-    """Schedules with their final schedule and overrides rendered from `since` to `until`: one listing carries both."""
+    """List schedules with their final schedule and overrides rendered from `since` to `until`, in one listing."""
     return ctx.pd.iter("schedules", since=since, until=until, include=RENDERED_SCHEDULE_INCLUDES)
 
 
@@ -53,7 +53,7 @@ def license_allocations(ctx: Context) -> Iterator[dict[str, Any]]:
 
 
 def targeted_users(policies: Iterator[dict[str, Any]]) -> set[str]:
-    """The ids of the users escalation policies' rules target directly."""
+    """Return the ids of the users escalation policies' rules target directly."""
     return {
         target["id"]
         for policy in policies

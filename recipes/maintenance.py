@@ -19,7 +19,7 @@ CHOICE = (
 
 
 def chosen_services(ctx: Context) -> list[str]:
-    """The ids of the services --service names and those the --team teams own (one listing), each once."""
+    """Return the ids of the services --service names and those the --team teams own (one listing), each once."""
     owned = [s["id"] for s in ctx.pd.iter("services", team_ids=list(ctx.params["team"]))] if ctx.params["team"] else []
     chosen = list(dict.fromkeys([*ctx.params["service"], *owned]))
     if not chosen:
@@ -28,7 +28,7 @@ def chosen_services(ctx: Context) -> list[str]:
 
 
 def windows_of(ctx: Context, when: str, service_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """The maintenance windows `future` or `open` (under way or to come), of the services if any are given."""
+    """List the maintenance windows `future` or `open` (under way or to come), of the services if any are given."""
     chosen = {"service_ids": sorted(service_ids)} if service_ids else {}
     return list(ctx.pd.iter("maintenance_windows", filter=when, **chosen))
 
@@ -75,7 +75,7 @@ def maintenance_window_create(ctx: Context) -> None:
 
 
 def _among(window: Mapping[str, Any], windows: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether a window for the same services, end and description is there (PagerDuty moves a past start to now)."""
+    """Tell whether a window for the same services, end and description is there (a past start becomes now)."""
     services_held = {ref["id"] for ref in window["services"]}
     return any(
         {ref["id"] for ref in other["services"]} == services_held

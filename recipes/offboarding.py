@@ -68,7 +68,7 @@ def off_policy(policy: Obj, leaving: str, successor: str | None) -> Removal | No
 
 
 def _replaced(users: list[str], leaving: str, successor: str | None) -> list[str]:
-    """`users` without `leaving`: the successor takes their turns, unless already among them."""
+    """Return `users` without `leaving`: the successor takes their turns, unless already among them."""
     stand_in = [successor] if successor and successor not in users else []
     return [kept for user in users for kept in ([user] if user != leaving else stand_in)]
 

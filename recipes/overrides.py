@@ -61,7 +61,7 @@ def schedule_cover(ctx: Context) -> None:
 
 
 def _shifts(ctx: Context, user_id: str, since: datetime, until: datetime) -> dict[str, list[Span]]:
-    """The stretches the user is on call in each schedule within [since, until), from PagerDuty's on-calls."""
+    """Return the stretches the user is on call in each schedule within [since, until), from the on-calls."""
     found: dict[str, list[Span]] = {}
     for oncall in ctx.pd.iter("oncalls", user_ids=[user_id], since=stamp(since), until=stamp(until)):
         if oncall.get("schedule") and oncall.get("start") and oncall.get("end"):
@@ -72,7 +72,7 @@ def _shifts(ctx: Context, user_id: str, since: datetime, until: datetime) -> dic
 
 
 def _covered(ctx: Context, schedule_id: str, shifts: list[Span], cover: Mapping[str, Any]) -> bool:
-    """Whether overrides already put the cover on call for every one of `shifts`."""
+    """Tell whether overrides already put the cover on call for every one of `shifts`."""
     window = {"since": stamp(shifts[0][0]), "until": stamp(shifts[-1][1])}
     overrides = [
         (parse_iso(o["start"]), parse_iso(o["end"]))

@@ -21,5 +21,5 @@ def find_user(ctx: Context, who: str) -> dict[str, Any]:
 
 
 def user_ref(user_id: str) -> dict[str, str]:
-    """A reference to a user, as request bodies name one."""
+    """Return a reference to a user, as request bodies name one."""
     return {"id": user_id, "type": "user_reference"}

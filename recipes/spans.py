@@ -29,7 +29,7 @@ def merged(spans: Iterable[Span]) -> list[Span]:
 
 
 def clipped(span: Span, since: datetime, until: datetime) -> Span | None:
-    """The part of `span` within [since, until), if any."""
+    """Return the part of `span` within [since, until), if any."""
     start, end = max(span[0], since), min(span[1], until)
     return (start, end) if start < end else None
 
@@ -45,11 +45,12 @@ def hours(span: Span) -> float:
     return (span[1] - span[0]).total_seconds() / 3600
 
 
-TIME_ZONE = Param(name="time_zone", default="UTC", help="The time zone hours of the day are counted in (IANA, e.g. Europe/Paris).")
+TIME_ZONE = Param(name="time_zone", default="UTC",
+                  help="The time zone hours of the day are counted in (IANA, e.g. Europe/Paris).")
 
 
 def zone_of(params: Mapping[str, Any]) -> ZoneInfo:
-    """The time zone --time-zone names; UsageError if there is none of that name."""
+    """Return the time zone --time-zone names; raise UsageError if there is none of that name."""
     try:
         return ZoneInfo(params["time_zone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -57,7 +58,7 @@ def zone_of(params: Mapping[str, Any]) -> ZoneInfo:
 
 
 def day_parts(span: Span, zone: tzinfo, workday: tuple[int, int]) -> dict[str, float]:
-    """The hours of `span` in business hours (weekdays within `workday`), nights (weekdays outside) and weekends."""
+    """Count the hours of `span` in business hours (weekdays within `workday`), nights (weekdays outside), weekends."""
     parts = {"business_hours": 0.0, "nights": 0.0, "weekends": 0.0}
     day = span[0].astimezone(zone).date()
     while (midnight := _at(day, 0, zone)) < span[1]:
@@ -75,5 +76,5 @@ def day_parts(span: Span, zone: tzinfo, workday: tuple[int, int]) -> dict[str, f
 
 
 def _at(day: date, hour: int, zone: tzinfo) -> datetime:
-    """The moment the clocks of `zone` show `hour` o'clock on `day`, in UTC (so spans across a DST change add up)."""
+    """Return when the clocks of `zone` show `hour` o'clock on `day`, in UTC (so spans across a DST change add up)."""
     return datetime.combine(day, time(hour), zone).astimezone(UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from recipes.incident_actions import BULK_UPDATE, bulk_update
@@ -68,7 +68,7 @@ def user_offboard(ctx: Context) -> None:
 
 
 def _removals(ctx: Context, leaving: str, successor: str | None) -> Iterator[tuple[str, Removal]]:
-    """Each schedule and policy the user is on, with the write that takes them off it."""
+    """Yield each schedule and policy the user is on, with the write that takes them off it."""
     listed = [s["id"] for s in ctx.pd.iter("schedules") if leaving in ids(s.get("users"))]
     for schedule in ctx.pd.get_each((f"schedules/{schedule_id}", {}) for schedule_id in listed):
         removal = off_schedule(schedule, leaving, successor, ctx.now)
@@ -80,14 +80,14 @@ def _removals(ctx: Context, leaving: str, successor: str | None) -> Iterator[tup
             yield f"escalation_policies/{policy['id']}", removal
 
 
-def _left(ctx: Context, path: str, leaving: str, successor: str | None) -> Any:
-    """Whether PagerDuty shows the user off this schedule or policy already."""
+def _left(ctx: Context, path: str, leaving: str, successor: str | None) -> Callable[[], bool]:
+    """Return the check of whether PagerDuty shows the user off this schedule or policy already."""
     if path.startswith("schedules/"):
         return lambda: off_schedule(ctx.pd.get(path), leaving, successor, ctx.now) is None
     return lambda: off_policy(ctx.pd.get(path), leaving, successor) is None
 
 
-def _off_team(ctx: Context, team: str, leaving: str) -> Any:
+def _off_team(ctx: Context, team: str, leaving: str) -> Callable[[], bool]:
     return lambda: team not in ids(ctx.pd.get(f"users/{leaving}").get("teams"))
 
 
@@ -96,7 +96,7 @@ def _gone(ctx: Context, user: dict[str, Any]) -> bool:
 
 
 def _incident_updates(ctx: Context, leaving: str, successor: str | None) -> Iterator[dict[str, Any]]:
-    """The update of each open incident assigned to the user: resolved, or assigned to others."""
+    """Yield the update of each open incident assigned to the user: resolved, or assigned to others."""
     for incident in ctx.pd.iter("incidents", user_ids=[leaving], statuses=OPEN, date_range="all"):
         if ctx.params["incidents"] == "resolve":
             yield {"id": incident["id"], "status": "resolved"}

@@ -12,7 +12,7 @@ Obj = dict[str, Any]
 
 
 def subscriptions(ctx: Context) -> list[Obj]:
-    """Every webhook subscription, each with a summary (its description, else its URL) to name it by."""
+    """List every webhook subscription, each with a summary (its description, else its URL) to name it by."""
     return [
         sub | {"summary": sub.get("description") or sub["delivery_method"].get("url", "")}
         for sub in ctx.pd.iter("webhook_subscriptions")
@@ -24,7 +24,7 @@ def extensions(ctx: Context) -> list[Obj]:
 
 
 def failing(subscription: Obj) -> bool:
-    """Whether PagerDuty stopped delivering a subscription's events after its endpoint kept failing."""
+    """Tell whether PagerDuty stopped delivering a subscription's events after its endpoint kept failing."""
     return bool(subscription["delivery_method"].get("temporarily_disabled"))
 
 

@@ -176,7 +176,7 @@ def _markdown(title: str, sections: Sequence[RunResult], line: str) -> str:
 
 
 def _value(value: Any) -> str:
-    """A report's value as text: nothing for None, fractions to two decimals."""
+    """Show a report's value as text: nothing for None, fractions to two decimals."""
     if value is None:
         return ""
     return f"{value:.2f}" if isinstance(value, float) else str(value)

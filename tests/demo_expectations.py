@@ -104,12 +104,14 @@ def _planted() -> dict[str, frozenset[str]]:
             and name not in scheduled | targeted
         ),
         "webhooks-disabled": frozenset(
-            [hook.get("description") or hook["url"] for hook in WEBHOOKS if hook.get("disabled") or hook.get("active") is False]
+            [hook.get("description") or hook["url"] for hook in WEBHOOKS
+             if hook.get("disabled") or hook.get("active") is False]
             + [name for name, *_, disabled in EXTENSIONS if disabled]
         ),
         "maintenance-windows-long": frozenset(
             [description for description, _, _, hours in MAINTENANCE_WINDOWS if hours >= 365 * 24]
-            + [service for _, held, start, hours in MAINTENANCE_WINDOWS if start < -24 and start + hours > 0 for service in held]
+            + [service for _, held, start, hours in MAINTENANCE_WINDOWS
+               if start < -24 and start + hours > 0 for service in held]
         ),
         "services-noise-settings": frozenset(name for name, _, team, status, *_ in SERVICES
                                              if status != "disabled" and noisy(name, team)),

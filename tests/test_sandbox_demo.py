@@ -139,7 +139,8 @@ def service_standards(client, now):
 def users_invitation_pending(client, now, days=7):
     invited = {u["id"]: u["name"] for u in every(client, "/users", "users") if u["invitation_sent"]}
     allocations = every(client, "/license_allocations", "license_allocations")
-    return {invited[a["user"]["id"]] for a in allocations if a["user"]["id"] in invited and a["allocated_at"] < iso(now - timedelta(days=days))}
+    cutoff = iso(now - timedelta(days=days))
+    return {invited[a["user"]["id"]] for a in allocations if a["user"]["id"] in invited and a["allocated_at"] < cutoff}
 
 
 def licenses_unused(client, now, days=30):
@@ -156,7 +157,8 @@ def licenses_unused(client, now, days=30):
 
 
 def webhooks_disabled(client, now):
-    hooks = {h["description"] or h["delivery_method"]["url"] for h in every(client, "/webhook_subscriptions", "webhook_subscriptions")
+    subscriptions = every(client, "/webhook_subscriptions", "webhook_subscriptions")
+    hooks = {h["description"] or h["delivery_method"]["url"] for h in subscriptions
              if not h["active"] or h["delivery_method"]["temporarily_disabled"]}
     return hooks | {e["name"] for e in every(client, "/extensions", "extensions") if e["temporarily_disabled"]}
 
@@ -178,11 +180,11 @@ def services_noise_settings(client, now):
               "ack": s["acknowledgement_timeout"], "resolve": s["auto_resolve_timeout"]}
         return {key for key, value in on.items() if value}
 
+    def peers(s: dict, p: dict) -> bool:
+        return p is not s and bool({t["id"] for t in p["teams"]} & {t["id"] for t in s["teams"]})
+
     active = [s for s in every(client, "/services", "services") if s["status"] != "disabled"]
-    return {
-        s["name"] for s in active
-        if any(settings(p) - settings(s) for p in active if p is not s and {t["id"] for t in p["teams"]} & {t["id"] for t in s["teams"]})
-    }
+    return {s["name"] for s in active if any(settings(p) - settings(s) for p in active if peers(s, p))}
 
 
 def schedules_overrides_heavy(client, now, days=14, share=0.5):
