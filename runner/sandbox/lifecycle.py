@@ -47,7 +47,7 @@ class IncidentLifecycle(Catalog):
         """Open an incident on `service`.
 
         Without `assignees` it is assigned through the service's escalation
-        policy: its first rule's users, or each targeted schedule's first user.
+        policy: its first rule's users, or each targeted schedule's first user in a layer that has not ended.
         Acknowledged incidents changed status 5 minutes after `created_at`,
         resolved ones an hour after (never later than `now`).
         """
