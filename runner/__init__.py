@@ -13,7 +13,7 @@ import pluggy
 
 from runner.context import Context
 from runner.errors import RecipeError, UsageError
-from runner.params import PAGERDUTY_ID, Param
+from runner.params import PAGERDUTY_ID, USER_ID_OR_EMAIL, Param, parse_moment
 from runner.recipe import recipe
 from runner.results import Finding, Row
 from runner.timestamps import parse_iso
@@ -21,5 +21,6 @@ from runner.timestamps import parse_iso
 hookimpl = pluggy.HookimplMarker("pdrun")
 
 __all__ = [
-    "PAGERDUTY_ID", "Context", "Finding", "Param", "RecipeError", "Row", "UsageError", "hookimpl", "parse_iso", "recipe",
+    "PAGERDUTY_ID", "USER_ID_OR_EMAIL", "Context", "Finding", "Param", "RecipeError", "Row", "UsageError", "hookimpl",
+    "parse_iso", "parse_moment", "recipe",
 ]

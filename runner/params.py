@@ -15,7 +15,12 @@ from runner.timestamps import iso
 PARAM_TYPES = (str, int, float, bool)
 # PagerDuty's object ids: capital letters and digits (PWCQIH1; newer incident ids are longer).
 PAGERDUTY_ID = r"[A-Z0-9]{2,32}"
-SHAPES = {PAGERDUTY_ID: "a PagerDuty id (capital letters and digits, e.g. PWCQIH1)"}
+# A user named by id or by email address (`--user PXPGF42` or `--user kim.park@example.com`).
+USER_ID_OR_EMAIL = rf"{PAGERDUTY_ID}|[^@\s]+@[^@\s]+\.[^@\s]+"
+SHAPES = {
+    PAGERDUTY_ID: "a PagerDuty id (capital letters and digits, e.g. PWCQIH1)",
+    USER_ID_OR_EMAIL: "a PagerDuty user id or an email address (e.g. PXPGF42 or kim.park@example.com)",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,8 +141,8 @@ def period_params(default_days: int) -> tuple[Param, ...]:
 
 def period_of(params: Mapping[str, Any], *, now: datetime, default_days: int) -> tuple[datetime, datetime]:
     """The (since, until) a recipe's period options choose, in UTC; UsageError if they contradict."""
-    until = _moment(params.get("until"), "--until") or now
-    since = _moment(params.get("since"), "--since")
+    until = parse_moment(params.get("until"), "--until") or now
+    since = parse_moment(params.get("since"), "--since")
     if since is not None and params.get("days") is not None:
         raise UsageError("give --since or --days, not both")
     since = since or until - timedelta(days=params.get("days") or default_days)
@@ -146,7 +151,8 @@ def period_of(params: Mapping[str, Any], *, now: datetime, default_days: int) ->
     return since, until
 
 
-def _moment(text: str | None, flag: str) -> datetime | None:
+def parse_moment(text: str | None, flag: str) -> datetime | None:
+    """Read an ISO 8601 date or time given as `flag` (UTC when it names no zone); UsageError if it is none."""
     if text is None:
         return None
     try:

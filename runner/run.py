@@ -12,7 +12,7 @@ import structlog
 
 from runner import log as pdlog
 from runner.context import Context, Source
-from runner.errors import HistoryError, PdrunError, RecipeError
+from runner.errors import HistoryError, PdrunError, RecipeError, UsageError
 from runner.policy import WritePolicy
 from runner.results import Finding, Row, RunResult, run_key
 from runner.timestamps import now_iso
@@ -107,8 +107,8 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
                 actions, error, refused = report.actions, report.error, report.refused
                 if traffic.refused:  # from a recipe's `already_done` check, while the plan was carried out
                     error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {', '.join(traffic.refused)}"
-        except PdrunError as exc:
-            error = str(exc)
+        except PdrunError as exc:  # a UsageError is the recipe refusing what it was asked: nothing was written
+            error, refused = str(exc), isinstance(exc, UsageError)
         except Exception as exc:  # a recipe bug ends this run, never the process
             log.debug("recipe.crashed", exc_info=True)
             error, crash = f"recipe {ctx.recipe.name!r} crashed: {type(exc).__name__}: {exc}", exc

@@ -84,7 +84,7 @@ class RunOptions:
 
 def _confirm(planned: Sequence[Action]) -> bool:
     """Show a large plan on the terminal and ask before making it."""
-    from runner.report import describe_action
+    from runner.write_words import describe_action
 
     changes = sum(a.changes for a in planned)
     click.echo(f"pdrun will make {len(planned)} write requests changing {changes} objects:", err=True)
