@@ -188,7 +188,7 @@ def _cell(text: str) -> str:
 
 def _run_line(result: RunResult) -> str:
     counts = [f"{len(result.rows)} rows"] if result.columns else [f"{len(result.findings)} findings"] if not result.actions else []
-    if result.summary and not result.actions:
+    if result.summary and not result.actions and not result.columns:
         counts += [f"{n} {state}" for state, n in result.summary.items()]
     by_status: dict[str, int] = {}
     for action in result.actions:
