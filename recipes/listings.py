@@ -46,3 +46,26 @@ def teams(ctx: Context) -> Iterator[dict[str, Any]]:
 def ids(refs: Any) -> set[str]:
     """The ids of a list of references (or objects)."""
     return {ref["id"] for ref in refs or ()}
+
+
+RENDERED_SCHEDULE_INCLUDES = ["final_schedule", "overrides_subschedule"]
+
+
+def rendered_schedules(ctx: Context, since: str, until: str) -> Iterator[dict[str, Any]]:
+    """List schedules with their final schedule and overrides rendered from `since` to `until`, in one listing."""
+    return ctx.pd.iter("schedules", since=since, until=until, include=RENDERED_SCHEDULE_INCLUDES)
+
+
+def license_allocations(ctx: Context) -> Iterator[dict[str, Any]]:
+    return ctx.pd.iter("license_allocations")
+
+
+def targeted_users(policies: Iterator[dict[str, Any]]) -> set[str]:
+    """Return the ids of the users escalation policies' rules target directly."""
+    return {
+        target["id"]
+        for policy in policies
+        for rule in policy.get("escalation_rules") or ()
+        for target in rule.get("targets") or ()
+        if target["type"].startswith("user")
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recipes.listings import escalation_policies, ids, schedules, teams, users
+from recipes.listings import escalation_policies, ids, schedules, targeted_users, teams, users
 from runner import Context, Finding, hookimpl, recipe
 
 PAGING_METHODS = frozenset({"phone_contact_method", "sms_contact_method", "push_notification_contact_method"})
@@ -35,13 +35,7 @@ def users_orphaned(ctx: Context) -> Iterator[Finding]:
     """
     listed_schedules, policies, listed_users = schedules(ctx), escalation_policies(ctx), users(ctx)
     scheduled = {uid for schedule in listed_schedules for uid in ids(schedule.get("users"))}
-    targeted = {
-        target["id"]
-        for policy in policies
-        for rule in policy.get("escalation_rules") or ()
-        for target in rule.get("targets") or ()
-        if target["type"].startswith("user")
-    }
+    targeted = targeted_users(policies)
     for user in listed_users:
         if not user.get("teams") and user["id"] not in scheduled | targeted:
             yield ctx.finding(user, "on no team, schedule or escalation policy", severity="info")

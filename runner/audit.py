@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -84,7 +83,7 @@ def run_audit(
     come back in the order of `recipes`.
     """
     session = launch.session
-    audit_id, started_at, now = new_run_id(), now_iso(), datetime.now(UTC)
+    audit_id, started_at, now = new_run_id(), now_iso(), session.now()
     reads = ReadCache(session)
     run_ids = [new_run_id() for _ in recipes]
     not_run: tuple[str, ...] = ()

@@ -64,6 +64,7 @@ class RunnerConfig:
     """The `[runner]` table: the run history and the scheduler daemon."""
 
     state: str | None = None
+    state_env: str | None = None
     keep_runs_days: int = field(default=90, metadata=_within(1, 36_500))
     misfire_grace_s: int = field(default=300, metadata=_within(1, 86_400))
     shutdown_grace_s: int = field(default=30, metadata=_within(0, 3_600))

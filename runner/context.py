@@ -36,7 +36,12 @@ class Reader:
         self._source = source
 
     def iter(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Yield every object of a collection, in order; list values become `name[]` filters."""
+        """Yield every object of a collection, in order.
+
+        A list value is sent as `name[]` (`statuses[]=triggered`), a tuple as the
+        bare name repeated (`ids=a&ids=b`): pass a repeatable parameter's value,
+        a tuple, as `list(...)` to filter by it.
+        """
         return self._source.iter(path, **params)
 
     def get(self, path: str, **params: Any) -> Any:

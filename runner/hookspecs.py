@@ -1,4 +1,4 @@
-"""The plugin contract: every hook pdrun calls, documented here and nowhere else.
+"""The plugin contract: every hook pdrun calls (docs/plugins.md documents each with the rest of the plugin API).
 
 Plugins implement hooks with ``@runner.hookimpl`` and are found through the
 ``pdrun`` entry-point group. Hooks are always called with keyword arguments,
@@ -27,7 +27,8 @@ def pdrun_recipes(register: Callable[[Recipe], None]) -> None:
     """Register recipes by calling ``register(recipe)`` once for each.
 
     ``recipe`` is what the ``@runner.recipe`` decorator returns. A name that
-    another plugin already registered is an error naming both plugins.
+    a built-in or an earlier plugin already registered marks this plugin
+    broken, naming the other.
     """
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import UsageError
+from runner.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from runner import config as pdconfig
@@ -129,13 +129,23 @@ class Launcher:
         app = (self.sandbox_app or demo_app)()
         settings = dataclasses.replace(settings, from_email=settings.from_email or DEMO_FROM_EMAIL)
         return connect(settings, token=SANDBOX_TOKEN, token_source="the sandbox", url=SANDBOX_BASE_URL,
-                       transport=httpx2.WSGITransport(app=app), sleep=self.sleep)
+                       transport=httpx2.WSGITransport(app=app), sleep=self.sleep, now=lambda: app.account.now)
 
     def history(self, config: pdconfig.Config) -> History:
-        """Open the run history the configuration names (migrated, pruned, orphans marked)."""
+        """Open the run history the configuration names (migrated, pruned, orphans marked).
+
+        `[runner] state_env` names a variable holding its URL (one with a
+        password belongs in a secret), which wins over `[runner] state`.
+        """
         from runner.history import open_history
 
-        return open_history(config.runner.state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
+        state, name = config.runner.state, config.runner.state_env
+        if name:
+            state = self.environ.get(name, "").strip()
+            if not state:
+                raise ConfigError(f"{config.source}: [runner] state_env: the environment variable {name}"
+                                  " (the run history's URL) is not set")
+        return open_history(state, keep_runs_days=config.runner.keep_runs_days, environ=self.environ)
 
     @contextlib.contextmanager
     def open(self, config: pdconfig.Config, target: Target, *, history: bool = True,

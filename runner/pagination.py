@@ -27,10 +27,15 @@ Fetch = Callable[[str, Mapping[str, Any]], Any]
 
 
 class Paginator:
-    """Fetch listing pages through `fetch(path, params)`, up to `concurrency` at a time."""
+    """Fetch listing pages through `fetch(path, params)`, up to `concurrency` at a time.
 
-    def __init__(self, fetch: Fetch, *, concurrency: int = 1) -> None:
+    `now` is the account's current time, where a listing's default window ends.
+    """
+
+    def __init__(self, fetch: Fetch, *, concurrency: int = 1,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._fetch = fetch
+        self._now = now
         self._concurrency = max(1, concurrency)
         self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="pdrun-page")
 
@@ -64,7 +69,7 @@ class Paginator:
         if params.get("date_range") == "all":
             yield from self._all(path, wrapper, params, parse_iso(params.pop("until")) if "until" in params else None)
             return
-        until = parse_iso(params.pop("until")) if "until" in params else datetime.now(UTC)
+        until = parse_iso(params.pop("until")) if "until" in params else self._now()
         since = parse_iso(params.pop("since")) if "since" in params else until - DEFAULT_WINDOW
         yield from self._windows(path, wrapper, params, since, until)
 
@@ -120,7 +125,7 @@ class Paginator:
         last = parse_iso(items[-1]["created_at"])
         seen = {item["id"] for item in items if parse_iso(item["created_at"]) == last}  # listed again from `last` on
         del params["date_range"]
-        end = until or datetime.now(UTC) + SMALLEST_WINDOW
+        end = until or self._now() + SMALLEST_WINDOW
         yield from (item for item in self._windows(path, wrapper, params, last, end) if item["id"] not in seen)
 
     def _windows(

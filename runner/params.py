@@ -15,17 +15,24 @@ from runner.timestamps import iso
 PARAM_TYPES = (str, int, float, bool)
 # PagerDuty's object ids: capital letters and digits (PWCQIH1; newer incident ids are longer).
 PAGERDUTY_ID = r"[A-Z0-9]{2,32}"
-SHAPES = {PAGERDUTY_ID: "a PagerDuty id (capital letters and digits, e.g. PWCQIH1)"}
+# A user named by id or by email address (`--user PXPGF42` or `--user kim.park@example.com`).
+USER_ID_OR_EMAIL = rf"{PAGERDUTY_ID}|[^@\s]+@[^@\s]+\.[^@\s]+"
+SHAPES = {
+    PAGERDUTY_ID: "a PagerDuty id (capital letters and digits, e.g. PWCQIH1)",
+    USER_ID_OR_EMAIL: "a PagerDuty user id or an email address (e.g. PXPGF42 or kim.park@example.com)",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
 class Param:
     """One declared parameter: drives CLI options, `pdrun describe`, and config checks.
 
-    `type` defaults to the type of `default` (else `str`). `minimum` and
-    `maximum` bound numbers; `pattern` is a regular expression every string
-    value must match whole (`PAGERDUTY_ID` for object ids). A required `str`
-    may not be blank.
+    `type` is str, int, float or bool; without it, the type of `default`
+    (of its first item, for a `multiple` one), else str. A default that does
+    not fit the parameter raises TypeError where it is declared. `minimum`
+    and `maximum` bound numbers; `pattern` is a regular expression every
+    string value must match whole (`PAGERDUTY_ID` for object ids). A
+    required `str` may not be blank.
     """
 
     name: str
@@ -44,8 +51,7 @@ class Param:
         if not self.name.isidentifier():
             raise ValueError(f"parameter {self.name!r}: name must be a Python identifier")
         if self.type is None:
-            inferred = type(self.default) if self.default is not None and not self.multiple else str
-            object.__setattr__(self, "type", inferred)
+            object.__setattr__(self, "type", _implied_type(self.default, self.multiple))
         if self.type not in PARAM_TYPES:
             raise TypeError(f"parameter {self.name!r}: type must be one of str, int, float, bool, not {self.type!r}")
         object.__setattr__(self, "choices", tuple(self.choices))
@@ -53,7 +59,7 @@ class Param:
             object.__setattr__(self, "_regex", re.compile(self.pattern))
         if self.default is not None:
             try:
-                self.validate(self.default, where=f"parameter {self.name!r} default")
+                object.__setattr__(self, "default", self.validate(self.default, where=f"parameter {self.name!r} default"))
             except UsageError as exc:
                 raise TypeError(str(exc)) from None
 
@@ -86,7 +92,7 @@ class Param:
             if self._regex is not None and not self._regex.fullmatch(value):
                 shape = SHAPES.get(self.pattern, f"text matching {self.pattern}")
                 raise UsageError(f"{where}: expected {shape}, got {value!r}")
-        return value
+        return float(value) if self.type is float else value
 
     def empty_default(self) -> Any:
         return () if self.multiple and self.default is None else self.default
@@ -102,6 +108,14 @@ def validate_table(params: Iterable[Param], table: Mapping[str, Any], *, source:
             raise UsageError(f"{source}: unknown parameter {key!r} ({owner} takes: {known})")
         checked[key] = declared[key].validate(value, where=f"{source} {key}")
     return checked
+
+
+def _implied_type(default: Any, multiple: bool) -> type:
+    """The type a default implies: its own (its first item's, for a repeatable parameter), else str."""
+    example = default
+    if multiple:
+        example = default[0] if isinstance(default, (list, tuple)) and default else None
+    return str if example is None else type(example)
 
 
 def _fits(value: Any, kind: type) -> bool:
@@ -127,8 +141,8 @@ def period_params(default_days: int) -> tuple[Param, ...]:
 
 def period_of(params: Mapping[str, Any], *, now: datetime, default_days: int) -> tuple[datetime, datetime]:
     """The (since, until) a recipe's period options choose, in UTC; UsageError if they contradict."""
-    until = _moment(params.get("until"), "--until") or now
-    since = _moment(params.get("since"), "--since")
+    until = parse_moment(params.get("until"), "--until") or now
+    since = parse_moment(params.get("since"), "--since")
     if since is not None and params.get("days") is not None:
         raise UsageError("give --since or --days, not both")
     since = since or until - timedelta(days=params.get("days") or default_days)
@@ -137,7 +151,8 @@ def period_of(params: Mapping[str, Any], *, now: datetime, default_days: int) ->
     return since, until
 
 
-def _moment(text: str | None, flag: str) -> datetime | None:
+def parse_moment(text: str | None, flag: str) -> datetime | None:
+    """Read an ISO 8601 date or time given as `flag` (UTC when it names no zone); UsageError if it is none."""
     if text is None:
         return None
     try:

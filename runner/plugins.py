@@ -40,6 +40,17 @@ DEFAULT_PLUGINS = (
     "recipes.incident_note",
     "recipes.status_update",
     "recipes.incident_actions",
+    "recipes.user_offboard",
+    "recipes.overrides",
+    "recipes.maintenance",
+    "recipes.webhooks",
+    "recipes.licenses",
+    "recipes.paging",
+    "recipes.noise",
+    "recipes.oncall_hours",
+    "recipes.notifications_report",
+    "recipes.changes_digest",
+    "recipes.routing_keys",
     "runner.builtin_sinks",
     "runner.cli.catalog",
     "runner.cli.audit",
@@ -48,6 +59,7 @@ DEFAULT_PLUGINS = (
     "runner.cli.schedules",
     "runner.cli.history",
     "runner.cli.sandbox",
+    "runner.cli.new_plugin",
 )
 HOOKS = {name for name in dir(hookspecs) if name.startswith("pdrun_")}
 
@@ -177,8 +189,7 @@ def _admit(pm: pluggy.PluginManager, registry: Registry, name: str, source: str,
                 del getattr(registry, attr)[item]
         if pm.is_registered(plugin):
             pm.unregister(plugin)
-        error = str(exc) if isinstance(exc, PluginError) else _describe(exc)
-        registry.plugins.append(PluginInfo(name=name, source=source, error=error))
+        registry.plugins.append(PluginInfo(name=name, source=source, error=_describe(exc)))
         return
     registry.plugins.append(PluginInfo(name=name, source=source, **{k: tuple(v) for k, v in provided.items()}))
 
@@ -196,8 +207,17 @@ def _check_hooks(plugin: object) -> None:
         raise PluginError(f"defines {', '.join(bare)} without @hookimpl, so pdrun never calls it")
     if not hooks:
         raise PluginError(f"implements no pdrun hook (expected one of {', '.join(sorted(HOOKS))}, with @hookimpl)")
+    for hook in hooks:
+        passed = inspect.signature(getattr(hookspecs, hook)).parameters
+        asked = [p.name for p in inspect.signature(getattr(plugin, hook)).parameters.values()
+                 if p.name not in passed and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if asked:
+            raise PluginError(f"{hook}() takes {', '.join(asked)}, which pdrun does not pass"
+                              f" (it passes: {', '.join(passed)})")
 
 
+# How a plain function becomes what register() takes, for the hint when it is handed one.
+DECORATORS = {"recipes": "@runner.recipe", "commands": "@click.command()"}
 KINDS: dict[str, Callable[[], type]] = {
     "recipes": lambda: Recipe,
     "sinks": lambda: Sink,
@@ -214,7 +234,7 @@ def _registrar(registry: Registry, attr: str, plugin_name: str, names: list[str]
     def register(item: Any) -> None:
         if not isinstance(item, kind):
             what = getattr(item, "__name__", type(item).__name__)
-            hint = f" (decorate {what} with @runner.recipe)" if attr == "recipes" and callable(item) else ""
+            hint = f" (decorate {what} with {DECORATORS[attr]})" if attr in DECORATORS and callable(item) else ""
             raise PluginError(f"register() in pdrun_{attr} takes a {kind.__name__}, not {what!r}{hint}")
         taken = table.get(item.name) or (registry.recipes.get(item.name) if attr == "commands" else None) or (
             registry.commands.get(item.name) if attr == "recipes" else None)
@@ -236,4 +256,6 @@ def _registrar(registry: Registry, attr: str, plugin_name: str, names: list[str]
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """Say what went wrong in one line, as `pdrun plugins` shows it."""
+    text = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())

@@ -31,7 +31,8 @@ class RateLimiter:
     ) -> None:
         if per_minute <= 0:
             raise ValueError("a rate budget needs a positive number of requests per minute")
-        self.per_minute = int(per_minute)
+        self.budget = int(per_minute)  # the token's whole budget; per_minute is this process's share of it
+        self.per_minute = self.budget
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -49,6 +50,20 @@ class RateLimiter:
         while (wait := max(slot, self._paused_until) - self._clock()) > 0:
             self._sleep(wait)
         return self._clock() - start
+
+    def share(self, parts: int) -> None:
+        """Keep to one of `parts` equal shares of the budget (replicas firing on one token split it)."""
+        with self._lock:
+            per_minute = max(1, self.budget // max(1, parts))
+            if per_minute != self.per_minute:
+                self.per_minute = per_minute
+                self._slots = deque(self._slots, maxlen=per_minute)
+
+    def remaining(self) -> int:
+        """Requests this process may still make in the 60 seconds ending now."""
+        with self._lock:
+            since = self._clock() - self.WINDOW_S
+            return max(0, self.per_minute - sum(slot > since for slot in self._slots))
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for `seconds` (PagerDuty's window resets then), at most a window's length."""

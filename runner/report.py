@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
 from runner.results import SEVERITIES, Action, Finding, RunResult
+from runner.write_words import describe_action
 
 if TYPE_CHECKING:
     from runner.audit import AuditResult
@@ -21,8 +22,6 @@ CSV_COLUMNS = (
 )
 # A run with writes prints one row per write instead.
 ACTION_CSV_COLUMNS = ("recipe", "status", "method", "path", "changes", "write", "error")
-INCIDENT_VERBS = {"resolved": "resolve", "acknowledged": "acknowledge"}
-SHOWN_IDS = 5
 
 
 def write_whole(path: Path, text: str) -> None:
@@ -67,7 +66,7 @@ def render(result: RunResult, fmt: str) -> str:
 
 def _rows(result: RunResult, fmt: str) -> str:
     """A report's rows: a table, CSV with the declared columns, or a markdown table."""
-    cells = [["" if row.get(c) is None else str(row.get(c)) for c in result.columns] for row in result.rows]
+    cells = [[_value(row.get(c)) for c in result.columns] for row in result.rows]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -79,46 +78,6 @@ def _rows(result: RunResult, fmt: str) -> str:
                  "|" + "---|" * len(result.columns)]
         return "\n".join([*lines, *("| " + " | ".join(_cell(c) for c in row) + " |" for row in cells)])
     return "\n\n".join([table(cells, result.columns), line] if cells else ["No rows.", line])
-
-
-def describe_action(action: Action) -> str:
-    """Say what a write does, in words: "resolve 18 incidents: P1, P2, ...", "add a note to incident P1: ..."."""
-    body = action.body if isinstance(action.body, dict) else {}
-    items = body.get("incidents")
-    if action.method == "PUT" and action.path == "/incidents" and isinstance(items, list):
-        return _bulk_incidents(items)
-    target = action.path.strip("/").split("/")
-    if action.method == "POST" and len(target) == 3 and target[0] == "incidents":
-        if target[2] == "notes":
-            return f"add a note to incident {target[1]}: {_quoted((body.get('note') or {}).get('content'))}"
-        if target[2] == "status_updates":
-            return f"post a status update to incident {target[1]}: {_quoted(body.get('message'))}"
-    if action.method == "DELETE":
-        return f"delete {action.path}"
-    changed = f" ({action.changes} objects)" if action.changes > 1 else ""
-    return f"{action.method} {action.path}{changed}"
-
-
-def _bulk_incidents(items: list[Any]) -> str:
-    ids = [str(item.get("id")) for item in items if isinstance(item, dict)]
-    shown = ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
-    fields = {key for item in items if isinstance(item, dict) for key in item if key not in ("id", "type")}
-    count = f"{len(ids)} incident{'s' if len(ids) != 1 else ''}"
-    values = {json.dumps(item.get(next(iter(fields)), None), sort_keys=True) for item in items} if fields else set()
-    if fields == {"status"} and len(values) == 1:
-        status = items[0]["status"]
-        return f"{INCIDENT_VERBS.get(status, f'set to {status}')} {count}: {shown}"
-    if fields == {"assignments"} and len(values) == 1:
-        assignees = ", ".join(a["assignee"]["id"] for a in items[0]["assignments"])
-        return f"reassign {count} to {assignees}: {shown}"
-    if fields == {"escalation_policy"} and len(values) == 1:
-        return f"hand {count} to escalation policy {items[0]['escalation_policy']['id']}: {shown}"
-    return f"update {', '.join(sorted(fields)) or 'nothing on'} of {count}: {shown}"
-
-
-def _quoted(text: Any, limit: int = 60) -> str:
-    text = " ".join(str(text or "").split())
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def render_audit(audit: AuditResult, fmt: str) -> str:
@@ -216,13 +175,20 @@ def _markdown(title: str, sections: Sequence[RunResult], line: str) -> str:
     return "\n".join(lines)
 
 
+def _value(value: Any) -> str:
+    """Show a report's value as text: nothing for None, fractions to two decimals."""
+    if value is None:
+        return ""
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _run_line(result: RunResult) -> str:
     counts = [f"{len(result.rows)} rows"] if result.columns else [f"{len(result.findings)} findings"] if not result.actions else []
-    if result.summary and not result.actions:
+    if result.summary and not result.actions and not result.columns:
         counts += [f"{n} {state}" for state, n in result.summary.items()]
     by_status: dict[str, int] = {}
     for action in result.actions:

@@ -6,14 +6,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from runner import log as pdlog
 from runner.context import Context, Source
-from runner.errors import HistoryError, PdrunError, RecipeError
+from runner.errors import HistoryError, PdrunError, RecipeError, UsageError
 from runner.policy import WritePolicy
 from runner.results import Finding, Row, RunResult, run_key
 from runner.timestamps import now_iso
@@ -21,6 +20,8 @@ from runner.transport import tracking
 from runner.writer import Writer
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from runner.history import History
     from runner.recipe import Recipe
     from runner.session import Session
@@ -47,25 +48,31 @@ def run_recipe(
     sink_context: SinkContext | None = None,
     run_id: str | None = None,
     reads: Source | None = None,
-    now: datetime | None = None,
     read_since: str | None = None,
+    started_at: str | None = None,
+    now: datetime | None = None,
 ) -> RunResult:
     """Run `recipe` once: record it, time it, catch its failure, deliver it, and log one canonical line.
 
     `reads` stands in for the session's reads (an audit's shared cache);
-    `now` is the recipe's `ctx.now` (default: the current time); `read_since`
-    is when the plan's view of PagerDuty was read, for plans replayed later.
+    `ctx.now` is `now`, else the account's current time as the session tells
+    it (an audit gives all its runs one moment, so they ask for one window);
+    `read_since` is when the plan's view of PagerDuty was read, for plans
+    replayed later. `started_at` is when a run already recorded as running
+    began (a scheduled fire records its run as it claims the fire); without
+    it, the run is recorded here.
     """
     run_id = run_id or new_run_id()
     account = session.url
     key = run_key(account, recipe.name, params)
     bound = {"run_id": run_id, "recipe": recipe.name, "trigger": trigger} | ({"schedule": schedule} if schedule else {})
     with structlog.contextvars.bound_contextvars(**bound):
-        started_at = now_iso()
-        if history is not None:
-            history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
-                          trigger=trigger, schedule=schedule, started_at=started_at)
-        ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or datetime.now(UTC),
+        if started_at is None:
+            started_at = now_iso()
+            if history is not None:
+                history.start(run_id=run_id, account=account, key=key, recipe=recipe.name, params=params,
+                              trigger=trigger, schedule=schedule, started_at=started_at)
+        ctx = Context(recipe=recipe, params=params, source=reads or session, now=now or session.now(),
                       run_id=run_id, write_headers=session.write_headers(),
                       log=structlog.get_logger(f"recipes.{recipe.name}"))
         writer = Writer(session=session, policy=policy, history=history, run_id=run_id, account=account,
@@ -104,8 +111,8 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
                 actions, error, refused = report.actions, report.error, report.refused
                 if traffic.refused:  # from a recipe's `already_done` check, while the plan was carried out
                     error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {', '.join(traffic.refused)}"
-        except PdrunError as exc:
-            error = str(exc)
+        except PdrunError as exc:  # a UsageError is the recipe refusing what it was asked: nothing was written
+            error, refused = str(exc), isinstance(exc, UsageError)
         except Exception as exc:  # a recipe bug ends this run, never the process
             log.debug("recipe.crashed", exc_info=True)
             error, crash = f"recipe {ctx.recipe.name!r} crashed: {type(exc).__name__}: {exc}", exc

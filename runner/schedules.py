@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 EVERY = re.compile(r"^(\d{1,9})\s*(s|m|h|d)$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LONGEST_EVERY_S = 366 * 86400
+# `every` fires fall on multiples of the interval since this instant, so every replica agrees on each fire's
+# time (and `every = "1h"` fires on the hour).
+EVERY_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,9 @@ class Schedule:
     # A schedule has nobody to ask: allow_writes is its consent, within a cap on changed objects.
     policy: WritePolicy
 
-    def next_fire(self, after: datetime | None, now: datetime) -> datetime | None:
-        """The first fire time after `after` (or from `now` when None), in the schedule's timezone."""
-        return self.trigger.get_next_fire_time(after, now)
+    def next_fire(self, after: datetime) -> datetime | None:
+        """The first fire time after `after`, in the schedule's timezone (None: it never fires again)."""
+        return self.trigger.get_next_fire_time(None, after.astimezone(self.timezone) + timedelta(microseconds=1))
 
 
 def parse_every(text: str) -> int:
@@ -99,7 +102,7 @@ def _build(table: ScheduleConfig, config: Config, launcher: Launcher) -> Schedul
             raise ValueError(f"bad cron {table.cron!r}: {exc}") from None
         when = f"cron {table.cron}"
     else:
-        trigger = IntervalTrigger(seconds=parse_every(table.every), timezone=timezone)
+        trigger = IntervalTrigger(seconds=parse_every(table.every), start_date=EVERY_SINCE, timezone=timezone)
         when = f"every {table.every}"
     if recipe.writes and not table.allow_writes:
         raise ValueError(f"recipe {recipe.name!r} writes to PagerDuty; set allow_writes = true to schedule it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ class Session:
         transport: httpx2.BaseTransport,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_limit: float = 0,
         concurrency: int = 1,
     ) -> None:
@@ -44,11 +46,14 @@ class Session:
         self.events_url = events_url
         self.from_email = from_email
         self._token_source = token_source
-        limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
+        # The token's rate budget (None: off), and what the requests met: what pdrun serve shares and reports.
+        self.limiter = RateLimiter(rate_limit, clock=clock, sleep=sleep) if rate_limit else None
         self._transport = RetryingTransport(
-            transport, retries=retries, sleep=sleep, limiter=limiter, base_path=urlsplit(url).path.rstrip("/")
+            transport, retries=retries, sleep=sleep, limiter=self.limiter, base_path=urlsplit(url).path.rstrip("/")
         )
-        self._pages = Paginator(self._get_json, concurrency=concurrency)
+        self.api_counts = self._transport.counts
+        self.now = now
+        self._pages = Paginator(self._get_json, concurrency=concurrency, now=now)
         # At most `concurrency` requests in flight, however many listings and threads are reading.
         self._slots = Slots(concurrency)
         self._timeout = timeout
@@ -217,8 +222,13 @@ def connect(
     transport: httpx2.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Session:
-    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint."""
+    """Build the session `config` describes, with this token; `url` and `transport` stand in for another endpoint.
+
+    `now` tells the account's current time (the sandbox has a clock of its own): runs start by it, and
+    listings end their default window at it.
+    """
     url = url or config.url
     if transport is None:
         transport = PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
@@ -233,6 +243,7 @@ def connect(
         transport=transport,
         sleep=sleep,
         clock=clock,
+        now=now,
         rate_limit=config.rate_limit,
         concurrency=config.concurrency,
     )

@@ -8,18 +8,21 @@ documents each, with its arguments):
   ``@pytest.mark.pd_profile("large", seed=1)`` (or a .toml/.json file, or ``now=``) picks another.
 - ``pd_sandbox``: the sandbox WSGI app serving ``pd_account``; ``pd_sandbox.exchanges`` logs every request,
   ``pd_sandbox.faults = Faults(...)`` injects latency, rate limits and errors.
-- ``pd_session``: a pdrun session bound to ``pd_sandbox``, acting as the account's admin for writes;
-  it retries rate limits and errors without waiting.
-- ``pd_run``: ``pd_run(recipe, **params)`` runs a recipe on ``pd_sandbox`` and returns its RunResult.
-- ``pd_cli``: ``pd_cli("audit", "--format", "json")`` runs the ``pdrun`` command in process on ``pd_sandbox``.
+- ``pd_session``: a pdrun session bound to ``pd_sandbox``, to read what a run left (its writes are
+  refused, as every write outside pdrun's writer is); it retries rate limits and errors without waiting.
+- ``pd_run``: ``pd_run(recipe, **params)`` runs a recipe (with only the plugins named) on ``pd_sandbox``
+  and returns its RunResult; the recipe's own exception is raised again.
+- ``pd_cli``: ``pd_cli("audit", "--sandbox", "--format", "json")`` runs the ``pdrun`` command in process,
+  ``--sandbox`` meaning ``pd_sandbox``, and returns its exit code, stdout and stderr.
 - ``pd_logs``: the structured log events emitted during the test, as dicts.
 - ``pd_server``: ``pd_sandbox`` served over HTTP on 127.0.0.1; ``pd_server.url`` is its base URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +38,10 @@ from runner.sandbox import Account, SandboxApp, load_profile
 from runner.sandbox.server import SandboxServer, running
 from runner.session import Session
 
-PROFILE_MARKER = "pd_profile(name, seed=0, now=None): build pd_account from the demo, large or a .toml/.json profile"
+PROFILE_MARKER = (
+    "pd_profile(name_or_path='demo', *, seed=0, now=None, clock=time.monotonic, subdomain=None):"
+    " build pd_account from the demo, large or a .toml/.json profile (runner.sandbox.load_profile)"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +56,7 @@ def pd_account(request: pytest.FixtureRequest) -> Account:
     marker = request.node.get_closest_marker("pd_profile")
     if marker is None:
         return load_profile("demo")
-    return load_profile(*marker.args, **marker.kwargs)
+    return load_profile(*(marker.args or ("demo",)), **marker.kwargs)
 
 
 @pytest.fixture
@@ -69,39 +75,47 @@ def _launcher(sandbox: SandboxApp, **options: Any) -> Launcher:
 
 @pytest.fixture
 def pd_session(pd_sandbox: SandboxApp) -> Iterator[Session]:
-    """A pdrun session bound to the sandbox, writing as the account's admin; its retries do not wait."""
+    """A pdrun session bound to the sandbox, for reads (writes go through recipes); its retries do not wait."""
     session = _launcher(pd_sandbox).session(Config(), Target(sandbox=True))
     yield session
     session.close()
 
 
-@pytest.fixture
-def pd_run(pd_sandbox: SandboxApp, pd_account: Account) -> Callable[..., RunResult]:
-    """Run a recipe on the sandbox: ``pd_run(recipe, dry_run=False, plugins=(), raises=True, **params)``.
+class PdRun:
+    """What ``pd_run`` is: runs recipes on the test's sandbox account."""
 
-    `recipe` is a Recipe, or the name of a built-in recipe or of one the
-    `plugins` (modules with pdrun hooks) register: no other installed plugin
-    is loaded. Parameters are checked as config.toml values are (a
-    repeatable one takes a list). Writes are confirmed, within the default
-    cap. `ctx.now` is the account's clock. If the recipe raises, so does
-    pd_run, unless `raises=False` (then the result says it failed).
-    """
+    def __init__(self, sandbox: SandboxApp) -> None:
+        self._sandbox = sandbox
 
-    def run(recipe: str | Recipe, *, dry_run: bool = False, plugins: Iterable[Any] = (), raises: bool = True,
-            **params: Any) -> RunResult:
+    def __call__(self, recipe: str | Recipe, *, dry_run: bool = False, plugins: Iterable[Any] = (),
+                 raises: bool = True, **params: Any) -> RunResult:
+        """Run `recipe` on the sandbox and return its RunResult.
+
+        `recipe` is a Recipe, or the name of a built-in recipe or of one the
+        `plugins` (modules with pdrun hooks) register: no other installed
+        plugin is loaded. Parameters are checked as config.toml values are (a
+        repeatable one takes a list). Writes are confirmed, within the default
+        cap. `ctx.now` is the account's clock. If the recipe raises anything
+        but pdrun's own errors (RecipeError, an API error...), so does this
+        call, unless `raises=False` (then the result says it failed).
+        """
         registry = load_registry(entry_points=[], plugins=[(getattr(p, "__name__", repr(p)), p) for p in plugins])
         chosen = registry.get(recipe) if isinstance(recipe, str) else recipe
-        launcher = _launcher(pd_sandbox, _registry=registry)
+        launcher = _launcher(self._sandbox, _registry=registry)
         config = Config()
         resolved = launcher.params(config, chosen, configured=params, source="pd_run()")
         with launcher.open(config, Target(sandbox=True), history=False) as launch:
             result = launch.run(chosen, resolved, policy=launcher.policy(config, chosen, Consent(yes=True)),
-                                trigger="test", dry_run=dry_run, now=pd_account.now)
+                                trigger="test", dry_run=dry_run)
         if raises and result.exception is not None:
             raise result.exception
         return result
 
-    return run
+
+@pytest.fixture
+def pd_run(pd_sandbox: SandboxApp) -> PdRun:
+    """Run a recipe on the sandbox: ``pd_run(recipe, dry_run=False, plugins=(), raises=True, **params)``."""
+    return PdRun(pd_sandbox)
 
 
 @dataclass(frozen=True)
@@ -113,26 +127,39 @@ class CliResult:
     stderr: str
 
 
-@pytest.fixture
-def pd_cli(pd_sandbox: SandboxApp, tmp_path: Any) -> Callable[..., CliResult]:
-    """Run ``pdrun`` in process: ``pd_cli("my-recipe", "--sandbox", "--format", "json")``.
+class PdCli:
+    """What ``pd_cli`` is: the ``pdrun`` command, run in process against the test's sandbox."""
 
-    `--sandbox` means `pd_sandbox`; the working directory is the test's
-    tmp_path (so no config.toml unless the test writes one there), the
-    history lives under it, and only the plugins installed in this
-    environment are loaded. Returns exit code, stdout and stderr.
-    """
-    from click.testing import CliRunner
+    def __init__(self, sandbox: SandboxApp, workdir: Path) -> None:
+        self._sandbox = sandbox
+        self._workdir = workdir
 
-    from runner.cli import cli
+    def __call__(self, *args: str, environ: Mapping[str, str] | None = None) -> CliResult:
+        """Run ``pdrun *args`` and return its exit code, stdout and stderr.
 
-    def invoke(*args: str, environ: dict[str, str] | None = None) -> CliResult:
-        environ = {"XDG_STATE_HOME": str(tmp_path / "state"), **(environ or {})}
-        launcher = Launcher(environ=environ, cwd=tmp_path, sandbox_app=lambda: pd_sandbox, sleep=_no_wait)
-        outcome = CliRunner().invoke(cli, list(args), obj=launcher)
+        `--sandbox` means `pd_sandbox`. The working directory is the test's
+        tmp_path (so no config.toml unless the test writes one there), the
+        history lives under it, and `environ` is the whole environment pdrun
+        sees (none of the test process's). The plugins installed in this
+        environment are loaded, as `pdrun` loads them. An exception pdrun
+        would not turn into an exit code is raised again.
+        """
+        from click.testing import CliRunner
+
+        from runner.cli import cli
+
+        environ = {"XDG_STATE_HOME": str(self._workdir / "state"), **(environ or {})}
+        launcher = Launcher(environ=environ, cwd=self._workdir, sandbox_app=lambda: self._sandbox, sleep=_no_wait)
+        outcome = CliRunner().invoke(cli, list(args), obj=launcher, prog_name="pdrun")
+        if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
+            raise outcome.exception
         return CliResult(outcome.exit_code, outcome.stdout, outcome.stderr)
 
-    return invoke
+
+@pytest.fixture
+def pd_cli(pd_sandbox: SandboxApp, tmp_path: Path) -> PdCli:
+    """Run ``pdrun`` in process: ``pd_cli("my-recipe", "--sandbox", "--format", "json")``."""
+    return PdCli(pd_sandbox, tmp_path)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import contextvars
 import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,23 @@ class Traffic:
     def refuse(self, request: httpx2.Request) -> None:
         with self._lock:
             self.refused.append(f"{request.method} {request.url.path}")
+
+
+class ApiCounts:
+    """What the session's requests met, from every thread: answers by status (or "error"), and retries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.answers: Counter[str] = Counter()
+        self.retries = 0
+
+    def answered(self, status: int | str) -> None:
+        with self._lock:
+            self.answers[str(status)] += 1
+
+    def retried(self) -> None:
+        with self._lock:
+            self.retries += 1
 
 
 Observer = Callable[[httpx2.Request], None]
@@ -132,6 +150,7 @@ class RetryingTransport(httpx2.BaseTransport):
         self._sleep = sleep
         self._limiter = limiter
         self._base_path = base_path
+        self.counts = ApiCounts()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         target = f"{request.method} {request.url.path}"
@@ -154,6 +173,7 @@ class RetryingTransport(httpx2.BaseTransport):
             try:
                 response = self._inner.handle_request(request)
             except httpx2.TransportError as exc:
+                self.counts.answered("error")
                 sent = not isinstance(exc, NOT_SENT)
                 if sent and not reading:
                     raise OutcomeUnknown(
@@ -167,6 +187,7 @@ class RetryingTransport(httpx2.BaseTransport):
             if self._limiter is not None:
                 self._limiter.observe(response.headers)
             status = response.status_code
+            self.counts.answered(status)
             if status != 429 and not (status >= 500 and reading):
                 return response
             if last:
@@ -187,6 +208,7 @@ class RetryingTransport(httpx2.BaseTransport):
 
     def _wait(self, target: str, attempt: int, *, reason: str, delay: float) -> None:
         log.warning("api.retry", request=target, reason=reason, attempt=attempt + 1, delay_s=round(delay, 2))
+        self.counts.retried()
         if delay > 0:
             self._sleep(delay)
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from postgres import postgres_url  # noqa: F401  (a fixture for every test module)
 from spec import check_exchanges
 
 from runner.cli import cli
@@ -30,6 +31,15 @@ def pd_sandbox(pd_sandbox):
 
 
 @pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A folder on sys.path where tests install plugin distributions (plugin_dist.make_plugin)."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
+@pytest.fixture
 def workdir(tmp_path):
     """A working directory holding a copy of the repository's config.toml."""
     shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
@@ -46,3 +56,11 @@ def invoke(pd_sandbox, workdir, state_home):
         return CliRunner().invoke(cli, list(args), obj=env)
 
     return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request, tmp_path):
+    """The URL of a new history on each database pdrun supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    return request.getfixturevalue("postgres_url")

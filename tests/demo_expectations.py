@@ -12,12 +12,19 @@ from runner.sandbox.demo import (
     DEMO_TEAMLESS_SERVICES,
     ESCALATION_POLICIES,
     INCIDENTS,
+    INVITED,
+    NOISE_SETTINGS,
+    OVERRIDES,
     PAGING,
+    ROLES,
     SCHEDULES,
     SERVICES,
     TEAMS,
     USERS,
 )
+from runner.sandbox.demo_addons import EXTENSIONS, MAINTENANCE_WINDOWS, WEBHOOKS
+
+NOISE_DEFAULTS = {"alert_grouping": None, "auto_pause": False, "acknowledgement_timeout": 1800, "auto_resolve_timeout": 14400}
 
 
 def _policy_targets() -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -50,9 +57,24 @@ def _planted() -> dict[str, frozenset[str]]:
         return len(rules) == 1 or any(len(level) == 1 and level[0] not in schedules for level in rules)
 
     def unreachable(paging: str) -> bool:
-        methods, urgencies = PAGING[paging]
+        methods, urgencies, _ = PAGING[paging]
         return not {"phone", "sms", "push"} & set(methods) or "high" not in urgencies
 
+    def weak(paging: str) -> bool:
+        methods, urgencies, later = PAGING[paging]
+        delays = [0 for _ in methods if "high" in urgencies] + [minutes for _, urgency, minutes in later if urgency == "high"]
+        return len(delays) == 1 or bool(delays) and max(delays) < 1
+
+    def noisy(service: str, team: str | None) -> bool:
+        def settings(name: str) -> dict:
+            return {key: value for key, value in (NOISE_DEFAULTS | NOISE_SETTINGS.get(name, {})).items() if value}
+
+        peers = [name for name, _, other, status, *_ in SERVICES if other == team and status != "disabled" and name != service]
+        return team is not None and any(set(settings(peer)) - set(settings(service)) for peer in peers)
+
+    fortnight = 14 * 24
+    overridden = {name: sum(min(start + hours, fortnight) - max(start, 0) for s, _, start, hours in OVERRIDES if s == name)
+                  for name in schedules}
     return {
         "services-without-teams": frozenset(DEMO_TEAMLESS_SERVICES),
         "services-without-integrations": frozenset(name for name, *_, integrations, _ in SERVICES if not integrations),
@@ -75,6 +97,26 @@ def _planted() -> dict[str, frozenset[str]]:
             for name, policy, team, _, integrations, description in SERVICES
             if standards_failed(team, policy, integrations, description) >= 2
         ),
+        "users-invitation-pending": frozenset(INVITED),
+        "licenses-unused": frozenset(
+            name for name, _, _ in USERS
+            if ROLES.get(name, "limited_user") not in ("owner", "read_only_user", "read_only_limited_user")
+            and name not in scheduled | targeted
+        ),
+        "webhooks-disabled": frozenset(
+            [hook.get("description") or hook["url"] for hook in WEBHOOKS
+             if hook.get("disabled") or hook.get("active") is False]
+            + [name for name, *_, disabled in EXTENSIONS if disabled]
+        ),
+        "maintenance-windows-long": frozenset(
+            [description for description, _, _, hours in MAINTENANCE_WINDOWS if hours >= 365 * 24]
+            + [service for _, held, start, hours in MAINTENANCE_WINDOWS
+               if start < -24 and start + hours > 0 for service in held]
+        ),
+        "services-noise-settings": frozenset(name for name, _, team, status, *_ in SERVICES
+                                             if status != "disabled" and noisy(name, team)),
+        "schedules-overrides-heavy": frozenset(name for name, hours in overridden.items() if hours > fortnight / 2),
+        "users-weak-notification-rules": frozenset(name for name, _, paging in USERS if weak(paging)),
     }
 
 

@@ -1,11 +1,13 @@
-"""Read docs/sandbox.md, and the code blocks in it, so tests keep the doc true."""
+"""Read the docs (docs/sandbox.md, docs/plugins.md), and the code blocks in them, so tests keep them true."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-SANDBOX_DOC = Path(__file__).resolve().parents[1] / "docs" / "sandbox.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+SANDBOX_DOC = DOCS / "sandbox.md"
+PLUGINS_DOC = DOCS / "plugins.md"
 
 
 def sandbox_doc() -> str:
@@ -13,6 +15,6 @@ def sandbox_doc() -> str:
     return SANDBOX_DOC.read_text(encoding="utf-8")
 
 
-def code_blocks(language: str) -> list[str]:
-    """Return the fenced code blocks of docs/sandbox.md in `language`."""
-    return re.findall(rf"^```{language}\n(.*?)^```$", sandbox_doc(), flags=re.S | re.M)
+def code_blocks(language: str, doc: Path = SANDBOX_DOC) -> list[str]:
+    """Return the fenced code blocks of a doc (docs/sandbox.md by default) in `language`."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", doc.read_text(encoding="utf-8"), flags=re.S | re.M)

@@ -71,6 +71,13 @@ KNOWN_SPEC_BUGS = (
         values=(None,),
     ),
     KnownSpecBug(
+        "PagerDuty sends null acknowledgement_timeout or auto_resolve_timeout for a service with the feature off "
+        "(the spec says so in words); the schema does not mark them nullable.",
+        request=r"(GET|POST|PUT) /services(/\w+)?",
+        field=r"services?(/\d+)?/(acknowledgement_timeout|auto_resolve_timeout)",
+        values=(None,),
+    ),
+    KnownSpecBug(
         "An on-call from a user targeted directly has no schedule and no end: PagerDuty sends null "
         "schedule, start and end (the spec says so in words), but the schema does not allow null.",
         request=r"GET /oncalls",
@@ -115,10 +122,10 @@ KNOWN_SPEC_BUGS = (
         ),
     ),
     KnownSpecBug(
-        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, as the spec's own "
-        "PUT /incidents example does; the schema marks them read-only.",
+        "Reassigning incidents (in bulk or one) sends each assignee reference's id and type, or the escalation "
+        "policy's, as the spec's own PUT /incidents example does; the schema marks them read-only.",
         request=r"PUT /incidents(/\w+)?",
-        field=r"incidents?(/\d+)?/assignments/\d+/assignee/(id|type)",
+        field=r"incidents?(/\d+)?/(assignments/\d+/assignee|escalation_policy)/(id|type)",
         values=None,
         side="request",
     ),

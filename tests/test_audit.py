@@ -24,9 +24,11 @@ def object_name(account, ref: dict) -> str:
     collection = {
         "service": account.services, "escalation_policy": account.escalation_policies,
         "schedule": account.schedules, "user": account.users, "team": account.teams, "incident": account.incidents,
+        "maintenance_window": account.maintenance_windows, "webhook_subscription": account.webhook_subscriptions,
+        "extension": account.extensions,
     }[ref["type"]]
     obj = collection[ref["id"]]
-    return obj.get("name") or obj["title"]
+    return obj.get("name") or obj.get("title") or obj["description"] or obj["delivery_method"]["url"]
 
 
 def test_audit_finds_every_planted_case_and_nothing_else(invoke, pd_account):

@@ -23,7 +23,7 @@ def refused(result, sandbox, *phrases: str) -> None:
         ("[runner]\nkeep_runs_days = 9223372036854775807", "keep_runs_days: expected a number from 1 to 36500"),
         ("[pagerduty]\ntimeout = nan", "timeout: expected a number from 0.1 to 600, got nan"),
         ("[pagerduty]\nconcurrency = 0", "concurrency: expected a number from 1 to 64"),
-        ('[runner]\nstate = "postgresql://pdrun@db.example.com/pdrun"', 'pip install "pdrun[postgres]"'),
+        ('[runner]\nstate = "postgresql+psycopg2://pdrun@db.example.com/pdrun"', 'pip install "pdrun[postgres]"'),
         ('[runner]\nstate = "oracle+cx_oracle://u:hunter22@db/x"', "not installed"),
         ('[runner]\nstate = "not a url"', "not a database URL"),
     ],

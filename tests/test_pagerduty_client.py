@@ -64,7 +64,7 @@ def test_the_user_guide_walk_through(app):
     assert client.delete(f"/services/{created['id']}").status_code == 204
 
     everything = list(client.iter_all("services"))
-    assert len(everything) == len(client.list_all("users")) + 4 == 25
+    assert len(everything) == len(client.list_all("users")) + 3 == 25
     mine = client.list_all("services", params={"team_ids[]": [team_id]})
     assert mine and all(team_id in {t["id"] for t in s["teams"]} for s in mine)
     check_exchanges(app.exchanges)

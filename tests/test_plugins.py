@@ -1,17 +1,8 @@
 from __future__ import annotations
 
-import pytest
 from plugin_dist import GOOD_PLUGIN, make_plugin
 
 from runner.plugins import DEFAULT_PLUGINS, load_registry
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    path = tmp_path / "site"
-    path.mkdir()
-    monkeypatch.syspath_prepend(str(path))
-    return path
 
 
 def test_builtin_recipes_register_through_the_hook():

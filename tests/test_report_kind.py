@@ -90,3 +90,28 @@ REPORT_PLUGIN = """
     def pdrun_recipes(register):
         register(service_count)
 """
+
+
+def test_fractions_show_two_decimals_but_json_keeps_the_number(pd_sandbox, invoke, tmp_path, monkeypatch):
+    from plugin_dist import make_plugin
+
+    site = tmp_path / "site"
+    make_plugin(site, FRACTION_PLUGIN, dist="pdrun-fraction")
+    monkeypatch.syspath_prepend(str(site))
+    assert invoke("third", "--sandbox", "--format", "csv").stdout.splitlines() == ["share,count", "0.33,3"]
+    assert "| 0.33 | 3 |" in invoke("third", "--sandbox", "--format", "markdown").stdout
+    assert json.loads(invoke("third", "--sandbox", "--format", "json").stdout)["rows"] == [{"share": 1 / 3, "count": 3}]
+
+
+FRACTION_PLUGIN = """
+    from runner import hookimpl, recipe
+
+    @recipe(columns=["share", "count"])
+    def third(ctx):
+        "A third."
+        yield ctx.row(share=1 / 3, count=3)
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(third)
+"""

@@ -65,7 +65,7 @@ def names(objects: list[dict]) -> list[str]:
 def test_demo_account_has_the_documented_shape(account):
     sizes = [len(account.teams), len(account.users), len(account.escalation_policies)]
     sizes += [len(account.schedules), len(account.services), len(account.incidents)]
-    assert sizes == [6, 21, 10, 6, 25, 30]
+    assert sizes == [6, 22, 10, 6, 25, 30]
     assert {i["status"] for i in account.incidents.values()} == {"triggered", "acknowledged", "resolved"}
     assert sum(len(notes) for notes in account.notes.values()) > 0
     rules = [rule for policy in account.escalation_policies.values() for rule in policy["escalation_rules"]]
@@ -173,9 +173,9 @@ def test_responses_are_json(client):
 def test_pages_walk_the_whole_collection(client):
     pages = [client.get("/users", params={"limit": 8, "offset": offset}).json() for offset in (0, 8, 16)]
     assert [page["more"] for page in pages] == [True, True, False]
-    assert [len(page["users"]) for page in pages] == [8, 8, 5]
+    assert [len(page["users"]) for page in pages] == [8, 8, 6]
     ids = [user["id"] for page in pages for user in page["users"]]
-    assert len(set(ids)) == 21
+    assert len(set(ids)) == 22
 
 
 def test_total_is_counted_only_when_asked(client):
@@ -635,7 +635,7 @@ def test_acknowledging_and_resolving_an_incident(client, account):
     assert (incident["status"], incident["resolved_at"]) == ("resolved", "2024-05-06T12:00:00Z")
     assert incident["assignments"] == []
     kinds = [e["type"] for e in client.get(f"{path}/log_entries").json()["log_entries"]]
-    assert kinds == ["resolve_log_entry", "acknowledge_log_entry"] + ["notify_log_entry"] * 3 + [
+    assert kinds == ["resolve_log_entry", "acknowledge_log_entry"] + ["notify_log_entry"] * 4 + [
         "assign_log_entry",
         "trigger_log_entry",
     ]

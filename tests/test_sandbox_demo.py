@@ -136,6 +136,72 @@ def service_standards(client, now):
     return found
 
 
+def users_invitation_pending(client, now, days=7):
+    invited = {u["id"]: u["name"] for u in every(client, "/users", "users") if u["invitation_sent"]}
+    allocations = every(client, "/license_allocations", "license_allocations")
+    cutoff = iso(now - timedelta(days=days))
+    return {invited[a["user"]["id"]] for a in allocations if a["user"]["id"] in invited and a["allocated_at"] < cutoff}
+
+
+def licenses_unused(client, now, days=30):
+    full = {a["user"]["id"] for a in every(client, "/license_allocations", "license_allocations")
+            if a["license"]["role_group"] == "FullUser"}
+    scheduled = {u["id"] for s in every(client, "/schedules", "schedules") for u in s["users"]}
+    targeted = {t["id"] for p in every(client, "/escalation_policies", "escalation_policies")
+                for rule in p["escalation_rules"] for t in rule["targets"] if t["type"] == "user_reference"}
+    window = {"since": iso(now - timedelta(days=days)), "until": iso(now)}
+    responded = {e["agent"]["id"] for e in every(client, "/log_entries", "log_entries", **window)
+                 if e["type"] in ("acknowledge_log_entry", "resolve_log_entry")}
+    idle = full - scheduled - targeted - responded
+    return {u["name"] for u in every(client, "/users", "users") if u["id"] in idle and u["role"] != "owner"}
+
+
+def webhooks_disabled(client, now):
+    subscriptions = every(client, "/webhook_subscriptions", "webhook_subscriptions")
+    hooks = {h["description"] or h["delivery_method"]["url"] for h in subscriptions
+             if not h["active"] or h["delivery_method"]["temporarily_disabled"]}
+    return hooks | {e["name"] for e in every(client, "/extensions", "extensions") if e["temporarily_disabled"]}
+
+
+def maintenance_windows_long(client, now, hours=24):
+    found = set()
+    for window in every(client, "/maintenance_windows", "maintenance_windows", filter="open"):
+        start, end = (datetime.fromisoformat(window[key].replace("Z", "+00:00")) for key in ("start_time", "end_time"))
+        if end - start >= timedelta(days=365):
+            found.add(window["description"])
+        if start < now - timedelta(hours=hours):
+            found |= {s["summary"] for s in window["services"]}
+    return found
+
+
+def services_noise_settings(client, now):
+    def settings(s: dict) -> set[str]:
+        on = {"grouping": s["alert_grouping_parameters"]["type"], "pause": s["auto_pause_notifications_parameters"]["enabled"],
+              "ack": s["acknowledgement_timeout"], "resolve": s["auto_resolve_timeout"]}
+        return {key for key, value in on.items() if value}
+
+    def peers(s: dict, p: dict) -> bool:
+        return p is not s and bool({t["id"] for t in p["teams"]} & {t["id"] for t in s["teams"]})
+
+    active = [s for s in every(client, "/services", "services") if s["status"] != "disabled"]
+    return {s["name"] for s in active if any(settings(p) - settings(s) for p in active if peers(s, p))}
+
+
+def schedules_overrides_heavy(client, now, days=14, share=0.5):
+    window = {"since": iso(now), "until": iso(now + timedelta(days=days))}
+    return {s["name"] for s in every(client, "/schedules", "schedules", **window)
+            if s["overrides_subschedule"]["rendered_coverage_percentage"] > 100 * share}
+
+
+def users_weak_notification_rules(client, now, minutes=1):
+    found = set()
+    for user in every(client, "/users", "users", **{"include[]": ["notification_rules"]}):
+        delays = [r["start_delay_in_minutes"] for r in user["notification_rules"] if r["urgency"] == "high"]
+        if len(delays) == 1 or delays and max(delays) < minutes:
+            found.add(user["name"])
+    return found
+
+
 AUDITS: dict[str, Callable[[httpx2.Client, datetime], set[str]]] = {
     audit.__name__.replace("_", "-"): audit
     for audit in (
@@ -152,6 +218,13 @@ AUDITS: dict[str, Callable[[httpx2.Client, datetime], set[str]]] = {
         teams_without_members,
         incidents_stale,
         service_standards,
+        users_invitation_pending,
+        licenses_unused,
+        webhooks_disabled,
+        maintenance_windows_long,
+        services_noise_settings,
+        schedules_overrides_heavy,
+        users_weak_notification_rules,
     )
 }
 

@@ -51,6 +51,14 @@ def test_the_documented_format_builds_an_account(tmp_path):
     assert window["services"][0]["summary"] == "Edge" and webhook["filter"]["type"] == "team_reference"
     assert extension["extension_schema"]["summary"] == "Slack V2" and orchestration["team"]["type"] == "team_reference"
     assert len(account.priorities) == 5 and [r["type"] for r in account.rulesets.values()] == ["default_global"]
+    (service,) = account.services.values()
+    assert (service["alert_grouping_parameters"]["type"], service["auto_pause_notifications_parameters"]["enabled"],
+            service["acknowledgement_timeout"]) == ("intelligent", True, 1800)
+    delays = [account.notification_rules[r["id"]]["start_delay_in_minutes"] for r in kim["notification_rules"]]
+    assert delays == [0] * 6 + [5]
+    (router,) = account.orchestration_routers.values()
+    assert [rule["actions"]["route_to"] for rule in router["sets"][0]["rules"]] == [service["id"]]
+    assert orchestration["routes"] == 1
 
 
 def test_the_example_file_reproduces_its_case():
@@ -107,6 +115,20 @@ def test_the_example_file_reproduces_its_case():
         ("[[maintenance_windows]]\nservices = ['Nope']\nhours = 1\n", "maintenance_windows #1: services: no service named"),
         ("[[webhooks]]\ndescription = 'no url'\n", "webhooks #1: url: missing"),
         ("[[extensions]]\nname = 'X'\nurl = 'u'\nservices = []\n", "extensions #1 (X): services: expected at least one"),
+        (
+            "[[users]]\nname = 'Kim'\ncontact_methods = ['email']\n"
+            "notification_rules = [{contact_method = 'sms', start_delay_in_minutes = 5}]\n",
+            "users #1 (Kim): notification_rules #1: contact_method: Kim has no sms contact method",
+        ),
+        (
+            "[[users]]\nname = 'Kim'\n[[escalation_policies]]\nname = 'P'\nrules = [['Kim']]\n"
+            "[[services]]\nname = 'S'\nescalation_policy = 'P'\nacknowledgement_timeout = -1\n",
+            "services #1 (S): acknowledgement_timeout: expected 0 (off) or a positive number of seconds",
+        ),
+        (
+            "[[event_orchestrations]]\nname = 'O'\nroutes = [{service = 'Nope'}]\n",
+            "event_orchestrations #1 (O): routes #1: service: no service named 'Nope'",
+        ),
     ],
 )
 def test_a_bad_file_is_one_line_naming_file_and_key(tmp_path, text, error):

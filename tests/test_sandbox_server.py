@@ -72,21 +72,23 @@ def _read_lines(process: subprocess.Popen[str], count: int) -> list[str]:
         except queue.Empty:
             pytest.fail(f"the sandbox printed only {read} in {STARTUP_S}s")
         if not line:
-            pytest.fail(f"the sandbox exited ({process.wait()}): {process.stderr.read()}")
+            pytest.fail(f"the sandbox exited ({process.wait()}): {process.stderr.read() if process.stderr else ''}")
         read.append(line.rstrip("\n"))
     return read
 
 
 @contextlib.contextmanager
-def served(*options: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Run `pdrun sandbox serve --port 0 OPTIONS` until the block ends."""
-    process = subprocess.Popen(
-        [*serve_command(), "--port", "0", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+def served(*options: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[Served]:
+    """Run `pdrun sandbox serve --port 0 OPTIONS` until the block ends; its log (a line per request) goes to `log`."""
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("w")) if log else subprocess.PIPE
+        process = subprocess.Popen(
+            [*serve_command(), "--port", "0", *options],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
     try:
         lines = _read_lines(process, 3 if "--tls" in options else 2)
         ca = lines[2].removeprefix("ca: ") if "--tls" in options else None
@@ -96,7 +98,8 @@ def served(*options: str, env: dict[str, str] | None = None) -> Iterator[Served]
             process.kill()
             process.wait()
         process.stdout.close()
-        process.stderr.close()
+        if process.stderr:
+            process.stderr.close()
 
 
 def pdrun(*args: str, cwd: Path, token: str | None = None) -> subprocess.CompletedProcess[str]:

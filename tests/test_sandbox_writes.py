@@ -201,3 +201,29 @@ def test_an_incidents_alert_follows_its_event(client, account):
     client.post("/v2/enqueue", json={**event, "event_action": "resolve"})
     resolved = client.get(f"/incidents/{incident['id']}/alerts", params={"statuses[]": "resolved"}).json()["alerts"]
     assert [a["status"] for a in resolved] == ["resolved"]
+
+
+def test_webhooks_and_extensions_disabled_after_failures_are_enabled_again(client, account):
+    failing = next(s for s in account.webhook_subscriptions.values() if s["delivery_method"]["temporarily_disabled"])
+    enabled = client.post(f"/webhook_subscriptions/{failing['id']}/enable")
+    assert enabled.status_code == 200 and enabled.json()["webhook_subscription"]["delivery_method"]["temporarily_disabled"] is False
+    extension = named(account, "extensions", "Status page")
+    assert client.post(f"/extensions/{extension['id']}/enable").json()["extension"]["temporarily_disabled"] is False
+    assert client.get(f"/extensions/{extension['id']}").json()["extension"]["temporarily_disabled"] is False
+
+
+def test_a_services_noise_settings_change(client, account):
+    service = named(account, "services", "ETL Pipeline")
+    policy = {"id": service["escalation_policy"]["id"], "type": "escalation_policy_reference"}
+    body = {"service": {"type": "service", "escalation_policy": policy,
+                        "alert_grouping_parameters": {"type": None}, "auto_pause_notifications_parameters": {"enabled": False}}}
+    changed = client.put(f"/services/{service['id']}", json=body).json()["service"]
+    assert changed["alert_grouping_parameters"] == {"type": None}
+    assert changed["auto_pause_notifications_parameters"] == {"enabled": False}
+
+
+def test_an_orchestrations_router_routes_to_services(client, account):
+    platform = named(account, "event_orchestrations", "Platform Alerts")
+    router = client.get(f"/event_orchestrations/{platform['id']}/router").json()["orchestration_path"]
+    routed = [account.services[rule["actions"]["route_to"]]["name"] for rule in router["sets"][0]["rules"]]
+    assert routed == ["API Gateway", "Kubernetes Cluster"] and router["catch_all"]["actions"]["route_to"] == "unrouted"

@@ -174,7 +174,7 @@ def test_pdrun_list_imports_no_heavy_library():
         "from runner.cli import cli\n"
         "for args in (['list'], ['describe', 'incident-note'], ['--help']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0, args\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pagerduty', 'apscheduler', 'sqlalchemy', 'httpx2'}))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pagerduty', 'apscheduler', 'sqlalchemy', 'httpx2', 'prometheus_client'}))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

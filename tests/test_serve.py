@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from plugin_dist import make_plugin
 
 from runner.history import History
+from runner.history.schema import runs
+from runner.history.store import run_row
 from runner.timestamps import iso
 
 PDRUN = str(Path(sys.executable).with_name("pdrun"))
@@ -39,6 +42,15 @@ GATE_PLUGIN = """
 
 def hours_ago(hours: int) -> str:
     return iso(datetime.now(UTC) - timedelta(hours=hours))
+
+
+def seed_fire(url: str, *, schedule: str, recipe: str, at: str, run_id: str = "seed") -> None:
+    """Record a fire of `schedule` at `at`, as an earlier daemon would have."""
+    history = History(url)
+    row = run_row(run_id, "x", "k", recipe, {}, schedule, replica=None)
+    with history.engine.begin() as conn:
+        conn.execute(sa.insert(runs).values(**row, trigger="schedule", started_at=at, finished_at=at, status="skipped"))
+    history.close()
 
 
 def wait_for(condition: Callable[[], object], what: str) -> object:
@@ -125,10 +137,7 @@ def test_sigterm_lets_a_running_run_finish(tmp_path, daemons):
     daemon = Daemon(tmp_path, gate_schedule(gate, every="1h"), runner="shutdown_grace_s = 600").start()
     daemons.append(daemon)
     # Seed a fire two hours ago so the daemon catches up at once.
-    History(f"sqlite:///{daemon.db}").record_skipped(
-        run_id="seed", account="x", key="k", recipe="gate", params={}, schedule="slow", at=hours_ago(2),
-        reason="seed",
-    )
+    seed_fire(f"sqlite:///{daemon.db}", schedule="slow", recipe="gate", at=hours_ago(2))
     wait_for(lambda: daemon.runs(status="running"), "the run to start")
     daemon.proc.send_signal(signal.SIGTERM)
     gate.touch()
@@ -163,12 +172,8 @@ def test_an_overlapping_fire_is_recorded_as_skipped(tmp_path, daemons):
 
 
 def test_a_fire_missed_while_down_runs_once_on_start(tmp_path, daemons):
-    daemon = Daemon(tmp_path, AUDIT_EVERY_SECOND.replace('"1s"', '"1h"'))
-    history = History(f"sqlite:///{daemon.db}")
-    history.record_skipped(
-        run_id="before", account="x", key="k", recipe="services-without-teams", params={}, schedule="audit",
-        at=hours_ago(2), reason="seed",
-    )
+    daemon = Daemon(tmp_path, AUDIT_EVERY_SECOND.replace('"1s"', '"1d"'))
+    seed_fire(f"sqlite:///{daemon.db}", schedule="audit", recipe="services-without-teams", at=hours_ago(48))
     daemons.append(daemon.start())
     wait_for(lambda: daemon.runs(status="findings"), "the catch-up run")
     assert daemon.stop() == 0

@@ -30,11 +30,12 @@ from runner.errors import UsageError
 @with_options(*target_options(), config_option(), *output_options())
 @click.command()
 @click.argument("recipes", nargs=-1)
-@click.option("--tag", help="Run every read-only recipe with this tag (default, without RECIPEs: hygiene).")
+@click.option("--tag", help="Run the audits with this tag (default, without RECIPEs: hygiene), naming on stderr"
+              " the other recipes so tagged, which it leaves out; with RECIPEs, those of them with this tag.")
 @click.option("--team", metavar="ID", help="Report only objects this team owns.")
 def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: bool, base_url: str | None,
           config_path: Path | None, **run: Any) -> None:
-    """Run read-only recipes together in one pass over the account.
+    """Run audits (recipes that report findings) together in one pass over the account.
 
     Every distinct collection is fetched once, however many recipes read it,
     and nothing is ever written. The result holds one section per recipe plus
@@ -54,6 +55,8 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     named = [registry.get(name) for name in recipes]
     if named and tag:
         named = [r for r in named if tag in r.tags]
+        if not named:
+            raise UsageError(f"none of {', '.join(recipes)} is tagged {tag!r}")
     others = [f"{r.name} ({r.kind})" for r in named if r.kind != "audit"]
     if others:
         raise UsageError(f"audit runs audits (recipes that report findings); these are not: {', '.join(others)}")

@@ -32,7 +32,7 @@ def list_recipes(fmt: str) -> None:
 @click.argument("name")
 def describe(name: str) -> None:
     """Show what a recipe does, the parameters it takes, and the writes it may make."""
-    from runner.cli.recipes import param_label
+    from runner.cli.recipes import default_label, param_label
 
     recipe = current_launcher().registry().get(name)
     lines = [f"{recipe.name}: {recipe.summary}", ""]
@@ -42,8 +42,8 @@ def describe(name: str) -> None:
     if recipe.writes:
         lines.append("may write: " + ", ".join(str(rule) for rule in recipe.writes))
     if recipe.params:
-        rows = [(p.flag, param_label(p), "(required)" if p.required else "-" if p.default is None else str(p.default),
-                 p.help) for p in recipe.params]
+        rows = [(p.flag, param_label(p), "(required)" if p.required else default_label(p) or "-", p.help)
+                for p in recipe.params]
         lines += ["", "parameters:", table(rows, ("option", "type", "default", "help"))]
     if recipe.one_of:
         lines.append("needs at least one of: " + ", ".join(recipe.param(n).flag for n in recipe.one_of))

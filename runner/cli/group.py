@@ -10,7 +10,7 @@ import click
 
 from runner import log as pdlog
 from runner.cli.options import CONFIG_HELP, current_launcher, run_option_names
-from runner.errors import EXIT_INTERRUPTED, PdrunError, UsageError, suggest
+from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, PdrunError, UsageError, suggest
 from runner.launch import Launcher
 from runner.plugins import DISABLE_ENV
 
@@ -46,6 +46,15 @@ class PdrunGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("pdrun: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            owner = _third_party_owner(ctx, ctx.invoked_subcommand)
+            if owner is None:  # pdrun's own bug: its traceback is what a report needs
+                raise
+            what = " ".join(f"{type(exc).__name__}: {exc}".split())
+            click.echo(f"pdrun: error: {owner} crashed: {pdlog.redact(what)}", err=True)
+            ctx.exit(EXIT_FAILED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         registry = _launcher(ctx).registry()
@@ -77,6 +86,15 @@ class PdrunGroup(click.Group):
                 " 'pdrun list' shows the recipes"
             )
         return super().resolve_command(ctx, args)
+
+
+def _third_party_owner(ctx: click.Context, name: str | None) -> str | None:
+    """Say which installed plugin's command or recipe `name` is ("recipe 'x' of plugin 'y'"); None for pdrun's own."""
+    for plugin in _launcher(ctx).registry().plugins:
+        if plugin.source != "built-in" and name in (*plugin.commands, *plugin.recipes):
+            kind = "command" if name in plugin.commands else "recipe"
+            return f"{kind} {name!r} of plugin {plugin.name!r}"
+    return None
 
 
 def _launcher(ctx: click.Context) -> Launcher:

@@ -84,7 +84,7 @@ class RunOptions:
 
 def _confirm(planned: Sequence[Action]) -> bool:
     """Show a large plan on the terminal and ask before making it."""
-    from runner.report import describe_action
+    from runner.write_words import describe_action
 
     changes = sum(a.changes for a in planned)
     click.echo(f"pdrun will make {len(planned)} write requests changing {changes} objects:", err=True)
@@ -203,6 +203,11 @@ def with_options(*made: click.Option) -> Callable[[click.Command], click.Command
 
 
 def run_option_names() -> frozenset[str]:
-    """The names every recipe command's own options take, which no recipe parameter may take."""
+    """The names every recipe command's own options take, which no recipe parameter may take.
+
+    A parameter `x` becomes `--x` (and `--no-x` for a flag), so both the
+    options' names and their flags' are reserved: `format` as well as `fmt`.
+    """
     options = [*target_options(), config_option(), *output_options(), sink_option(), *write_options(plan=True)]
-    return frozenset({"help", *(o.name for o in options if o.name)})
+    flags = [flag.removeprefix("--").removeprefix("no-") for o in options for flag in o.opts if flag.startswith("--")]
+    return frozenset({"help", *(o.name for o in options if o.name), *(f.replace("-", "_") for f in flags)})

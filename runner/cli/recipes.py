@@ -32,16 +32,27 @@ if TYPE_CHECKING:
 
 
 def param_label(p: Param) -> str:
-    """The type a parameter takes, as help and `describe` show it."""
+    """The type a parameter takes, and its bounds, as help and `describe` show it: `int, 1 to 720`."""
     assert p.type is not None
     label = "|".join(p.choices) if p.choices else p.type.__name__
+    if p.minimum is not None and p.maximum is not None:
+        label += f", {p.minimum:g} to {p.maximum:g}"
+    elif p.minimum is not None or p.maximum is not None:
+        label += f", at least {p.minimum:g}" if p.minimum is not None else f", at most {p.maximum:g}"
     return f"{label}, repeatable" if p.multiple else label
+
+
+def default_label(p: Param) -> str:
+    """A parameter's default as help and `describe` show it: `24`, `triggered, acknowledged`; "" for none."""
+    if p.default is None or p.default == ():
+        return ""
+    return ", ".join(map(str, p.default)) if isinstance(p.default, tuple) else str(p.default)
 
 
 def param_option(p: Param) -> click.Option:
     """The click option of a recipe parameter; its help shows the type and the default."""
     kind: Any = click.Choice(p.choices) if p.choices else p.type
-    shown = "required" if p.required else f"default: {p.default}" if p.default is not None else ""
+    shown = "required" if p.required else f"default: {default_label(p)}" if default_label(p) else ""
     help_text = " ".join(part for part in (p.help, f"[{param_label(p)}{'; ' + shown if shown else ''}]") if part)
     if p.type is bool:
         name = p.flag.removeprefix("--")

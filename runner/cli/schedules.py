@@ -30,7 +30,7 @@ def list_schedules(fmt: str, config_path: Path | None) -> None:
     try:
         for schedule in schedules:
             last = history.last_outcome(schedule.name) or {}
-            upcoming = schedule.next_fire(None, now.astimezone(schedule.timezone)) if schedule.enabled else None
+            upcoming = schedule.next_fire(now) if schedule.enabled else None
             rows.append(
                 {
                     "name": schedule.name,

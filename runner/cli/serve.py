@@ -13,7 +13,9 @@ from runner.errors import UsageError
 
 @with_options(*target_options(), config_option())
 @click.command()
-def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None:
+@click.option("--http", metavar="[HOST:]PORT", help="Serve /healthz, /readyz and /metrics here (HOST defaults to"
+              " 127.0.0.1; another address only when given, e.g. 0.0.0.0:9100).")
+def serve(sandbox: bool, base_url: str | None, config_path: Path | None, http: str | None) -> None:
     """Run the [[schedule]]s of config.toml until SIGTERM or SIGINT.
 
     Each fire runs like `pdrun RECIPE` and is recorded in the history. A fire
@@ -21,10 +23,16 @@ def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None
     skipped. On SIGTERM, running runs get [runner] shutdown_grace_s seconds;
     those still going are recorded as interrupted. SIGHUP reloads the
     schedules from config.toml (an invalid file is logged and ignored).
+
+    Any number of `pdrun serve` on one history act as one: each fire runs
+    once, on one of them; on PostgreSQL one fires at a time and another
+    takes over within seconds when it stops.
     """
     from runner.daemon import Daemon, serve_forever
+    from runner.health import parse_address, serving
     from runner.schedules import build_schedules
 
+    address = parse_address(http) if http else None
     launcher = current_launcher()
     config = load_config(config_path)
     schedules = build_schedules(config, launcher)
@@ -33,11 +41,12 @@ def serve(sandbox: bool, base_url: str | None, config_path: Path | None) -> None
     writing = [s.recipe for s in schedules if s.enabled]
     with launcher.open(config, target(sandbox, base_url), writing=writing) as launch:
         daemon = Daemon(launch=launch, schedules=schedules, misfire_grace_s=config.runner.misfire_grace_s)
-        serve_forever(
-            daemon,
-            reload=lambda: build_schedules(load_config(config_path), launcher),
-            grace_s=config.runner.shutdown_grace_s,
-        )
+        with serving(address, daemon):
+            serve_forever(
+                daemon,
+                reload=lambda: build_schedules(load_config(config_path), launcher),
+                grace_s=config.runner.shutdown_grace_s,
+            )
 
 
 @hookimpl

@@ -1,35 +1,32 @@
-"""The history's database: an engine for its URL, tuned for SQLite; clear words for what goes wrong."""
+"""The history's database engine: drivers named when missing, connection timeouts, SQLite tuned for many writers."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from runner import log as pdlog
 from runner.errors import ConfigError, HistoryError
 
-# Drivers pdrun can name when missing: the module the SQLAlchemy dialect imports -> what installs it.
+# Drivers pdrun knows how to name when missing: the SQLAlchemy dialect's module -> what installs it.
 DRIVER_EXTRAS = {
     "psycopg": 'pip install "pdrun[postgres]"',
     "psycopg2": 'write the URL as postgresql+psycopg://... and pip install "pdrun[postgres]"',
 }
+CONNECT_TIMEOUT_S = 10
 
 
-def default_url(environ: Mapping[str, str]) -> str:
-    """Return the SQLite URL under $XDG_STATE_HOME/pdrun (default ~/.local/state/pdrun)."""
-    state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return f"sqlite:///{Path(state_home) / 'pdrun' / 'history.db'}"
-
-
-def engine_for(url: str) -> sa.Engine:
+def create_engine(url: str) -> sa.Engine:
     """Create the engine for `url`; a missing database driver is one line saying how to install it."""
     try:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        parsed = sa.engine.make_url(url)
+        if parsed.password:
+            pdlog.add_secret(str(parsed.password))
+        engine = sa.create_engine(parsed, **_connect_args(parsed))
     except ModuleNotFoundError as exc:
         fix = DRIVER_EXTRAS.get((exc.name or "").split(".")[0], f"install the Python package {exc.name}")
         raise ConfigError(f"[runner] state {safe_url(url)}: its database driver is not installed: {fix}") from None
@@ -40,6 +37,13 @@ def engine_for(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     return engine
+
+
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    """Give up connecting to a PostgreSQL server after CONNECT_TIMEOUT_S, unless the URL says otherwise."""
+    if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
+        return {}
+    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
 
 
 def safe_url(url: str) -> str:
@@ -65,17 +69,6 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reason(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's wrapping."""
     return str(getattr(exc, "orig", None) or exc).splitlines()[0]

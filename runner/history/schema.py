@@ -29,6 +29,7 @@ runs = sa.Table(
     sa.Column("sink_errors", sa.JSON),
     sa.Column("host", sa.String(255)),
     sa.Column("pid", sa.Integer),
+    sa.Column("replica", sa.String(32)),  # the pdrun serve replica that ran it, if one did
 )
 
 findings = sa.Table(
@@ -75,4 +76,28 @@ claims = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("claimed_at", sa.String(32), nullable=False),
     sa.Column("settled_at", sa.String(32)),
+)
+
+# Each `pdrun serve` on the history, beating every few seconds (by the database's clock); `firing` is the one
+# whose schedules fire (every replica, on SQLite).
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.String(32), nullable=False),
+    sa.Column("heartbeat_at", sa.String(32), nullable=False),
+    sa.Column("firing", sa.Boolean, nullable=False),
+)
+
+# One row per scheduled fire: its (schedule, fire time) is unique, so no two replicas ever run the same fire.
+fires = sa.Table(
+    "fires",
+    metadata,
+    sa.Column("schedule", sa.String(200), primary_key=True),
+    sa.Column("fire_time", sa.String(32), primary_key=True),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("replica", sa.String(32), nullable=False),
+    sa.Column("claimed_at", sa.String(32), nullable=False),
 )

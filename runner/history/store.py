@@ -12,13 +12,15 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-import runner.history.claims as claim_rows
-from runner.errors import HistoryError, UsageError
-from runner.history.engine import alive, default_url, engine_for, reason, safe_url
+from runner.errors import ConfigError, HistoryError, UsageError
+from runner.history import claims as claim_rows
+from runner.history import fleet
+from runner.history.engine import create_engine, reason, safe_url
 from runner.history.memory import remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
@@ -28,24 +30,31 @@ from runner.timestamps import iso, now_iso
 T = TypeVar("T")
 
 
+def default_url(environ: Mapping[str, str]) -> str:
+    """Return the SQLite URL under $XDG_STATE_HOME/pdrun (default ~/.local/state/pdrun)."""
+    state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return f"sqlite:///{Path(state_home) / 'pdrun' / 'history.db'}"
+
+
 class History:
     """Where every run is recorded, writes are claimed, and findings are remembered between runs."""
 
     def __init__(self, url: str) -> None:
         self.url = safe_url(url)  # as messages show it: never with a password
-        self.engine = engine_for(url)
+        self.replica: str | None = None  # the pdrun serve replica this process is, which marks the runs it records
+        self.engine = create_engine(url)
         try:
             # The schema revisions before and after opening: (None, head) for a new history.
             self.migrated = upgrade(self.engine, self.url)
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
-            raise HistoryError(f"cannot open the run history at {self.url}: {reason(exc)}") from None
+        except (OSError, sa.exc.SQLAlchemyError) as exc:  # unreachable or unusable: the setting is what to fix
+            raise ConfigError(f"cannot open the run history at {self.url}: {reason(exc)}") from None
 
     # Runs
 
     def start(self, *, run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any], trigger: str,
               schedule: str | None, started_at: str) -> None:
         """Record a run as running, so a crash or a shutdown cannot lose it."""
-        row = _run_row(run_id, account, key, recipe, params, schedule)
+        row = run_row(run_id, account, key, recipe, params, schedule, replica=self.replica)
         self._write(lambda c: c.execute(sa.insert(runs).values(**row, trigger=trigger, started_at=started_at,
                                                                status="running")))
 
@@ -77,13 +86,6 @@ class History:
 
         return self._write(store, what=f"record run {result.run_id}")
 
-    def record_skipped(self, *, run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any],
-                       schedule: str, at: str, reason: str) -> None:
-        """Record a fire that did not run (its schedule's previous run was still going)."""
-        row = _run_row(run_id, account, key, recipe, params, schedule)
-        self._write(lambda c: c.execute(sa.insert(runs).values(
-            **row, trigger="schedule", started_at=at, finished_at=at, status="skipped", error=reason)))
-
     def record_sink_errors(self, run_id: str, errors: Mapping[str, str]) -> None:
         """Record which sinks failed to deliver a run's result, and why."""
         self._write(lambda c: c.execute(sa.update(runs).where(runs.c.id == run_id).values(sink_errors=dict(errors))))
@@ -104,15 +106,20 @@ class History:
             rows = conn.execute(
                 sa.select(runs.c.id, runs.c.pid).where(runs.c.status == "running", runs.c.host == socket.gethostname())
             ).all()
-        return self.interrupt([r.id for r in rows if not alive(r.pid)], at=at)
+        return self.interrupt([r.id for r in rows if not _alive(r.pid)], at=at)
 
-    def runalive(self, run_id: str) -> bool:
-        """Whether a run may still be going: recorded running, and (on this host) its process exists."""
+    def run_alive(self, run_id: str) -> bool:
+        """Whether a run may still be going: recorded running, and its process exists (on this host) or its
+        pdrun serve replica still beats (on another)."""
         with self._reading() as conn:
-            row = conn.execute(sa.select(runs.c.status, runs.c.host, runs.c.pid).where(runs.c.id == run_id)).first()
-        if row is None or row.status != "running":
-            return False
-        return row.host != socket.gethostname() or alive(row.pid)
+            row = conn.execute(
+                sa.select(runs.c.status, runs.c.host, runs.c.pid, runs.c.replica).where(runs.c.id == run_id)
+            ).first()
+            if row is None or row.status != "running":
+                return False
+            if row.host == socket.gethostname():
+                return _alive(row.pid)
+            return row.replica is None or fleet.replica_alive(conn, row.replica)
 
     # Actions and claims
 
@@ -200,6 +207,7 @@ class History:
             old = sa.select(runs.c.id).where(runs.c.started_at < cutoff)
             conn.execute(sa.delete(actions).where(actions.c.run_id.in_(old)))
             claim_rows.prune(conn, cutoff=cutoff)
+            fleet.prune(conn, cutoff=cutoff)
             return conn.execute(sa.delete(runs).where(runs.c.started_at < cutoff)).rowcount
 
         return self._write(delete)
@@ -223,18 +231,30 @@ class History:
             raise HistoryError(f"cannot {what} the run history at {self.url}: {reason(exc)}") from None
 
 
-def _run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any],
-             schedule: str | None) -> dict[str, Any]:
+def run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[str, Any], schedule: str | None,
+            *, replica: str | None) -> dict[str, Any]:
     """The columns every run record starts with, and where it was made."""
     return {
         "id": run_id, "account": account, "recipe": recipe, "params": plain_params(params), "run_key": key,
-        "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "api_calls": 0, "findings": 0,
-        "new": 0, "resolved": 0, "actions": 0,
+        "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "replica": replica, "api_calls": 0,
+        "findings": 0, "new": 0, "resolved": 0, "actions": 0,
     }
 
 
 def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str, Any]:
     return {"run_id": run_id, "seq": seq, "key": action.key(account), **action.to_dict()}
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def open_history(state: str | None, *, keep_runs_days: int, environ: Mapping[str, str]) -> History:

@@ -109,8 +109,23 @@ class Addons(Store):
         )
         return self._created(self.extensions, extension)
 
-    def add_event_orchestration(self, name: str, *, team: Obj | str | None = None, description: str = "") -> Obj:
-        """Create a global event orchestration, owned by `team` if given, with its own routing key."""
+    def add_event_orchestration(
+        self, name: str, *, team: Obj | str | None = None, description: str = "", routes: Iterable[Obj] = ()
+    ) -> Obj:
+        """Create a global event orchestration, owned by `team` if given, with its own routing key.
+
+        Each of `routes` (`{"service": ..., "label": ..., "conditions": [...]}`) is a rule of its router sending
+        the events its conditions match to a service; the others go unrouted.
+        """
+        rules = [
+            {
+                "id": secret("orchestration_rule", name, str(n))[:8],
+                "label": route.get("label", ""),
+                "conditions": [{"expression": expression} for expression in route.get("conditions", ())],
+                "actions": {"route_to": self._get(self.services, route["service"])["id"]},
+            }
+            for n, route in enumerate(routes)
+        ]
         orchestration_id = object_id("event_orchestration", self._next("event_orchestration"))
         moment = timestamp(self.now)
         orchestration: Obj = {
@@ -125,7 +140,7 @@ class Addons(Store):
                                    "type": "global"},
                 }
             ],
-            "routes": 0,
+            "routes": len(rules),
             "created_at": moment,
             "updated_at": moment,
             "version": "1",
@@ -133,6 +148,16 @@ class Addons(Store):
         if team is not None:
             orchestration["team"] = _link(self._get(self.teams, team))
         self.event_orchestrations[orchestration_id] = orchestration
+        self.orchestration_routers[orchestration_id] = {
+            "type": "router",
+            "parent": {"id": orchestration_id, "self": orchestration["self"], "type": "event_orchestration_reference"},
+            "self": f"{orchestration['self']}/router",
+            "sets": [{"id": "start", "rules": rules}],
+            "catch_all": {"actions": {"route_to": "unrouted"}},
+            "created_at": moment,
+            "updated_at": moment,
+            "version": "1",
+        } | self._actor("created_by", "updated_by")
         return orchestration
 
     def add_ruleset(self, name: str, *, team: Obj | str | None = None, default: bool = False) -> Obj:

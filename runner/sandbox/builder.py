@@ -17,7 +17,7 @@ from typing import Any
 
 from runner.sandbox.account import Account
 from runner.sandbox.builder_addons import ADDON_KEYS, ADDON_STEPS, set_seats
-from runner.sandbox.catalog import INTEGRATION_TYPES, SERVICE_STATUSES
+from runner.sandbox.catalog import ALERT_GROUPING, INTEGRATION_TYPES, SERVICE_STATUSES
 from runner.sandbox.clock import Ticks, stopped, wall_time
 from runner.sandbox.lifecycle import INCIDENT_STATUSES
 from runner.sandbox.objects import DEFAULT_SUBDOMAIN, Obj, parse_time
@@ -111,6 +111,17 @@ def _user(account: Account, names: Names, entry: Table, now: datetime) -> Obj:
         raise entry.fail("email", str(exc)) from None
     if (token := entry.get("token", str, None)) is not None:
         account.add_user_token(token, user)
+    for rule in entry.tables("notification_rules", ("contact_method", "urgency", "start_delay_in_minutes")):
+        kind = rule.choice("contact_method", CONTACT_METHOD_TYPES, "phone")
+        method = next((ref for ref in user["contact_methods"] if ref["type"] == f"{CONTACT_METHOD_TYPES[kind]}_reference"),
+                      None)
+        if method is None:
+            raise rule.fail("contact_method", f"{name} has no {kind} contact method")
+        delay = rule.get("start_delay_in_minutes", int, 0)
+        if delay < 0:
+            raise rule.fail("start_delay_in_minutes", "expected 0 or more minutes")
+        account.add_notification_rule(user, method["id"], urgency=rule.choice("urgency", ("high", "low"), "high"),
+                                      start_delay_in_minutes=delay)
     return user
 
 
@@ -182,6 +193,7 @@ def _service(account: Account, names: Names, entry: Table, now: datetime) -> Obj
         teams = [names.find(entry, "teams", team, "teams") for team in entry.strings("teams")]
     else:
         teams = [ref["id"] for ref in policy["teams"]]
+    grouping = entry.choice("alert_grouping", ("off", *ALERT_GROUPING), "off")
     try:
         return account.add_service(
             entry.get("name", str),
@@ -190,9 +202,21 @@ def _service(account: Account, names: Names, entry: Table, now: datetime) -> Obj
             status=entry.choice("status", SERVICE_STATUSES, "active"),
             description=entry.get("description", str, ""),
             integrations=entry.strings("integrations", ("events_api_v2",), INTEGRATION_TYPES),
+            alert_grouping=None if grouping == "off" else grouping,
+            auto_pause=entry.get("auto_pause", bool, False),
+            acknowledgement_timeout=_seconds(entry, "acknowledgement_timeout", 1800),
+            auto_resolve_timeout=_seconds(entry, "auto_resolve_timeout", 14400),
         )
     except ValueError as exc:
         raise entry.fail("name", str(exc)) from None
+
+
+def _seconds(entry: Table, key: str, default: int) -> int | None:
+    """Return a timeout in seconds, None for 0 (off), as PagerDuty stores a disabled one."""
+    value = entry.get(key, int, default)
+    if value < 0:
+        raise entry.fail(key, "expected 0 (off) or a positive number of seconds")
+    return value or None
 
 
 def _incident(account: Account, names: Names, entry: Table, now: datetime) -> None:
@@ -214,10 +238,16 @@ def _incident(account: Account, names: Names, entry: Table, now: datetime) -> No
 _RESTRICTION_KEYS = ("type", "start_time_of_day", "duration_seconds", "start_day_of_week")
 _KEYS = {
     "teams": ("name", "description", "managers"),
-    "users": ("name", "email", "role", "teams", "contact_methods", "notification_urgencies", "token", "invited"),
+    "users": (
+        "name", "email", "role", "teams", "contact_methods", "notification_urgencies", "notification_rules", "token",
+        "invited",
+    ),
     "schedules": ("name", "teams", "layers", "overrides", *_LAYER_KEYS),
     "escalation_policies": ("name", "teams", "rules"),
-    "services": ("name", "escalation_policy", "teams", "status", "description", "integrations"),
+    "services": (
+        "name", "escalation_policy", "teams", "status", "description", "integrations",
+        "alert_grouping", "auto_pause", "acknowledgement_timeout", "auto_resolve_timeout",
+    ),
     "incidents": ("title", "service", "status", "urgency", "hours_ago", "assignees", "notes"),
 }
 _SETUP_STEPS: tuple[tuple[str, Callable[[Account, Names, Table, datetime], Obj]], ...] = (

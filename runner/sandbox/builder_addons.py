@@ -78,10 +78,19 @@ def _extension(account: Account, names: Names, entry: Table, now: datetime) -> O
 
 def _orchestration(account: Account, names: Names, entry: Table, now: datetime) -> Obj:
     team = entry.get("team", str, None)
+    routes = [
+        {
+            "service": names.find(route, "service", route.get("service", str), "services"),
+            "label": route.get("label", str, ""),
+            "conditions": route.strings("conditions"),
+        }
+        for route in entry.tables("routes", ("service", "label", "conditions"))
+    ]
     return account.add_event_orchestration(
         entry.get("name", str),
         team=names.find(entry, "team", team, "teams") if team is not None else None,
         description=entry.get("description", str, ""),
+        routes=routes,
     )
 
 
@@ -89,7 +98,7 @@ ADDON_KEYS = {
     "maintenance_windows": ("description", "services", "starts_in_hours", "hours"),
     "webhooks": ("url", "description", "events", "service", "team", "active", "disabled"),
     "extensions": ("name", "services", "url", "kind", "disabled"),
-    "event_orchestrations": ("name", "team", "description"),
+    "event_orchestrations": ("name", "team", "description", "routes"),
 }
 ADDON_STEPS: tuple[tuple[str, Callable[[Account, Names, Table, datetime], Obj]], ...] = (
     ("maintenance_windows", _maintenance_window),

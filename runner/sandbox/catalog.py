@@ -15,6 +15,12 @@ INTEGRATION_TYPES = {
     "email": "generic_email_inbound_integration",
 }
 SERVICE_STATUSES = ("active", "warning", "critical", "maintenance", "disabled")
+# How each kind of alert grouping is configured when a profile turns it on.
+ALERT_GROUPING = {
+    "time": {"timeout": 5},
+    "intelligent": {"time_window": 300},
+    "content_based": {"aggregate": "all", "fields": ["summary"], "time_window": 600},
+}
 
 
 class Catalog(OnCall):
@@ -29,15 +35,24 @@ class Catalog(OnCall):
         status: str = "active",
         description: str = "",
         integrations: Iterable[str] = ("events_api_v2",),
+        alert_grouping: str | None = None,
+        auto_pause: bool = False,
+        acknowledgement_timeout: int | None = 1800,
+        auto_resolve_timeout: int | None = 14400,
         id: str | None = None,
     ) -> Obj:
         """Create a service; `teams=()` leaves it owned by no team.
 
         `integrations` names the kinds of integration it receives alerts
         through: `events_api_v2` (with an integration key) or `email`.
+        `alert_grouping` (`time`, `intelligent`, `content_based`, or None for
+        off), `auto_pause` and the two timeouts (seconds, None for off) are
+        its noise settings.
         """
         if status not in SERVICE_STATUSES:
             raise ValueError(f"unknown service status {status!r}")
+        if alert_grouping is not None and alert_grouping not in ALERT_GROUPING:
+            raise ValueError(f"unknown alert grouping {alert_grouping!r} (known: {', '.join(ALERT_GROUPING)})")
         if self.service_by_name(name) is not None:
             raise ValueError(f"a service named {name!r} already exists")
         policy = self._get(self.escalation_policies, escalation_policy)
@@ -45,8 +60,8 @@ class Catalog(OnCall):
         service.update(
             name=name,
             description=description,
-            auto_resolve_timeout=14400,
-            acknowledgement_timeout=1800,
+            auto_resolve_timeout=auto_resolve_timeout,
+            acknowledgement_timeout=acknowledgement_timeout,
             created_at=timestamp(self.now),
             status=status,
             last_incident_timestamp=None,
@@ -57,6 +72,9 @@ class Catalog(OnCall):
             scheduled_actions=[],
             addons=[],
             alert_creation="create_alerts_and_incidents",
+            alert_grouping_parameters={"type": alert_grouping}
+            | ({"config": dict(ALERT_GROUPING[alert_grouping])} if alert_grouping else {}),
+            auto_pause_notifications_parameters={"enabled": auto_pause} | ({"timeout": 300} if auto_pause else {}),
         )
         policy["services"].append(reference(service))
         self._created(self.services, service)

@@ -80,6 +80,14 @@ def _deleting(collection: str, what: str) -> Handler:
 delete_webhook_subscription = _deleting("webhook_subscriptions", "a webhook subscription")
 
 
+def enable_webhook_subscription(account: Account, request: Request) -> Result:
+    """Enable a webhook subscription that was temporarily disabled after its deliveries kept failing."""
+    subscription = find(account, "webhook_subscriptions", request)
+    check_write(account, request, "configure")
+    subscription["delivery_method"]["temporarily_disabled"] = False
+    return 200, {"webhook_subscription": subscription}
+
+
 # Extensions
 
 
@@ -122,6 +130,16 @@ def create_extension(account: Account, request: Request) -> Result:
 delete_extension = _deleting("extensions", "an extension")
 
 
+def enable_extension(account: Account, request: Request) -> Result:
+    """Enable an extension that was temporarily disabled after its deliveries kept failing."""
+    extension = find(account, "extensions", request)
+    services = [account.services[ref["id"]] for ref in extension["extension_objects"] if ref["id"] in account.services]
+    owned = [team["id"] for service in services for team in service["teams"]]
+    check_write(account, request, "configure", owned or None)
+    extension["temporarily_disabled"] = False
+    return 200, {"extension": including(EXTENSION_INCLUDES)(account, request)(extension)}
+
+
 # Event orchestrations and rulesets
 
 
@@ -161,7 +179,14 @@ def delete_event_orchestration(account: Account, request: Request) -> Result:
     team = orchestration.get("team")
     check_write(account, request, "configure", [team["id"]] if team else None)
     del account.event_orchestrations[orchestration["id"]]
+    del account.orchestration_routers[orchestration["id"]]
     return 204, None
+
+
+def show_orchestration_router(account: Account, request: Request) -> Result:
+    """Show a global event orchestration's router: its rules, each routing the events it matches to a service."""
+    orchestration = find(account, "event_orchestrations", request)
+    return 200, {"orchestration_path": account.orchestration_routers[orchestration["id"]]}
 
 
 def list_rulesets(account: Account, request: Request) -> Result:

@@ -20,6 +20,15 @@ these tables). Planted, with the audit that finds it:
 - incidents-stale (24 hours): the six acknowledged incidents opened more than a day ago.
 - service-standards (below 80% of standards passed): Kubernetes Cluster, with no description and a
   policy notifying no schedule.
+- users-invitation-pending: Casey Brooks, invited 90 days ago.
+- licenses-unused: Mei Tanaka, a responder on no schedule or policy.
+- webhooks-disabled: the Payments team's webhook (failing), Checkout Web's (switched off), the Status page
+  extension (failing).
+- maintenance-windows-long: Cron Runner (for 100 hours), Ledger (40 days), and Ledger's ten-year window.
+- services-noise-settings: Data Warehouse (no grouping or auto-pause, which the Data team's other services
+  have), Push Notifications (no acknowledgement timeout).
+- schedules-overrides-heavy: Payments On-Call, overridden for 8 of the next 14 days.
+- users-weak-notification-rules: Omar Haddad (one high-urgency rule), Taylor Kim (every rule at once).
 
 Facts that tests and docs quote (`DEMO_TEAMLESS_SERVICES`, `DEMO_INCIDENT_ID`,
 `DEMO_FROM_EMAIL`, `DEMO_ROUTING_KEY`, `DEMO_USER_TOKEN`, `DEMO_RESTRICTED_TOKEN`)
@@ -42,11 +51,13 @@ from runner.sandbox.objects import object_id, secret
 
 TEAMS = ("Platform", "Payments", "Checkout", "Data", "Mobile", "Security")
 
-# How a user can be reached: contact methods, and the urgencies each notifies about.
+# How a user can be reached: contact methods, the urgencies each notifies about at once, and the rules that
+# notify again later, as (contact method, urgency, minutes).
 PAGING = {
-    "full": (("email", "phone", "push"), ("high", "low")),
-    "email only": (("email",), ("high", "low")),
-    "low urgency only": (("email", "phone", "sms"), ("low",)),
+    "full": (("email", "phone", "push"), ("high", "low"), (("phone", "high", 5),)),
+    "immediate only": (("email", "phone", "push"), ("high", "low"), ()),
+    "email only": (("email",), ("high", "low"), ()),
+    "low urgency only": (("email", "phone", "sms"), ("low",), ()),
 }
 
 # (name, team or None, paging): the first user listed for a team manages it; `ROLES` gives the account
@@ -61,7 +72,7 @@ USERS = (
     ("Aisha Bello", "Payments", "full"),
     ("Lucas Martin", "Payments", "full"),
     ("Sam Rivera", "Checkout", "full"),
-    ("Taylor Kim", "Checkout", "full"),
+    ("Taylor Kim", "Checkout", "immediate only"),
     ("Hana Sato", "Checkout", "full"),
     ("Omar Haddad", "Checkout", "email only"),
     ("Elena Petrova", "Data", "full"),
@@ -73,6 +84,7 @@ USERS = (
     ("Zoe Dubois", "Mobile", "full"),
     ("Ravi Patel", "Mobile", "full"),
     ("Casey Brooks", None, "full"),
+    ("Mei Tanaka", "Data", "full"),
 )
 
 ROLES = {
@@ -102,7 +114,11 @@ SCHEDULES = (
 )
 
 # (schedule, user, starts in hours from now, hours)
-OVERRIDES = (("Platform Primary", "Alex Morgan", 24, 48),)
+OVERRIDES = (
+    ("Platform Primary", "Alex Morgan", 24, 48),
+    ("Payments On-Call", "Lucas Martin", 12, 96),
+    ("Payments On-Call", "Ben Carter", 120, 96),
+)
 
 # (name, team or None, levels: the schedules or users each notifies)
 ESCALATION_POLICIES = (
@@ -150,6 +166,16 @@ SERVICES = (
     ("Marketing Site", "After Hours Catch-All", None, "active", EVENTS, "www, served from the CDN."),
 )
 
+# Services' noise settings where they differ from a new service's (alert grouping and auto-pause off, an
+# acknowledgement timeout of 30 minutes, auto-resolve after 4 hours); a timeout of 0 is none.
+NOISE_SETTINGS: dict[str, dict[str, Any]] = {
+    "ETL Pipeline": {"alert_grouping": "intelligent", "auto_pause": True},
+    "Event Stream": {"alert_grouping": "intelligent", "auto_pause": True},
+    "Analytics API": {"alert_grouping": "time", "auto_pause": True},
+    "Push Notifications": {"acknowledgement_timeout": 0},
+}
+
+
 def demo_description() -> dict[str, Any]:
     """Return the demo account as a profile description (see runner.sandbox.builder)."""
     members = {team: [name for name, member_of, _ in USERS if member_of == team] for team in TEAMS}
@@ -164,6 +190,10 @@ def demo_description() -> dict[str, Any]:
                 "teams": [team] if team else [],
                 "contact_methods": list(PAGING[paging][0]),
                 "notification_urgencies": list(PAGING[paging][1]),
+                "notification_rules": [
+                    {"contact_method": method, "urgency": urgency, "start_delay_in_minutes": minutes}
+                    for method, urgency, minutes in PAGING[paging][2]
+                ],
                 "invited": name in INVITED,
                 **({"token": tokens[name]} if name in tokens else {}),
             }
@@ -199,6 +229,7 @@ def demo_description() -> dict[str, Any]:
                 "status": status,
                 "integrations": list(integrations),
                 "description": description,
+                **NOISE_SETTINGS.get(name, {}),
             }
             for name, policy, team, status, integrations, description in SERVICES
         ],

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-# (description, services, starts in hours from now, hours): one over, one under way, one to come.
+# (description, services, starts in hours from now, hours): one over, one under way, one to come, one under way
+# for days, and one set to last ten years.
 MAINTENANCE_WINDOWS = (
     ("Payments API database upgrade", ("Payments API",), -72, 2),
     ("CDN migration", ("Marketing Site",), -1, 3),
     ("Warehouse re-indexing", ("Data Warehouse", "Analytics API"), 48, 4),
+    ("Cron host rebuild", ("Cron Runner",), -100, 120),
+    ("Ledger on hold until the rewrite", ("Ledger",), -960, 10 * 365 * 24),
 )
 
 # Webhook subscriptions: the whole account's, one of a team whose endpoint keeps failing, one switched off.
@@ -24,8 +27,18 @@ EXTENSIONS = (
     ("Status page", "generic_webhook", ("Status Page Sync",), "https://status.example.com/pagerduty", True),
 )
 
-# (name, team or None)
-EVENT_ORCHESTRATIONS = (("Platform Alerts", "Platform"), ("Shared Monitoring", None))
+# (name, team or None, routes: (service, label, condition))
+EVENT_ORCHESTRATIONS = (
+    (
+        "Platform Alerts",
+        "Platform",
+        (
+            ("API Gateway", "Edge alerts", "event.source matches part 'gateway'"),
+            ("Kubernetes Cluster", "Cluster alerts", "event.source matches part 'k8s'"),
+        ),
+    ),
+    ("Shared Monitoring", None, ()),
+)
 
 
 def addon_sections() -> dict[str, Any]:
@@ -41,6 +54,13 @@ def addon_sections() -> dict[str, Any]:
             for name, kind, services, url, disabled in EXTENSIONS
         ],
         "event_orchestrations": [
-            {"name": name, **({"team": team} if team else {})} for name, team in EVENT_ORCHESTRATIONS
+            {
+                "name": name,
+                **({"team": team} if team else {}),
+                "routes": [
+                    {"service": service, "label": label, "conditions": [condition]} for service, label, condition in routes
+                ],
+            }
+            for name, team, routes in EVENT_ORCHESTRATIONS
         ],
     }

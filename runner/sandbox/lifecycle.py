@@ -47,7 +47,7 @@ class IncidentLifecycle(Catalog):
         """Open an incident on `service`.
 
         Without `assignees` it is assigned through the service's escalation
-        policy: its first rule's users, or each targeted schedule's first user.
+        policy: its first rule's users, or each targeted schedule's first user in a layer that has not ended.
         Acknowledged incidents changed status 5 minutes after `created_at`,
         resolved ones an hour after (never later than `now`).
         """
@@ -261,12 +261,16 @@ class IncidentLifecycle(Catalog):
             entry["channel"] = {"type": channel, "notification": notification}
 
     def _first_responders(self, policy: Obj) -> list[Obj]:
-        """Return who `policy` notifies first: its first rule's users, or each schedule's first user."""
+        """Return who `policy` notifies first: its first rule's users, or each schedule's first user in a layer
+        that has not ended.
+        """
         rules = policy["escalation_rules"]
+        now = timestamp(self.now)
         users: list[Obj] = []
         for target in rules[0]["targets"] if rules else []:
             if target["type"] == "user_reference":
                 users.append(self.users[target["id"]])
-            elif scheduled := self.schedules[target["id"]]["users"]:
-                users.append(self.users[scheduled[0]["id"]])
+                continue
+            layers = [layer for layer in self.schedules[target["id"]]["schedule_layers"] if layer.get("end", now) >= now]
+            users += [self.users[entry["user"]["id"]] for layer in layers for entry in layer["users"]][:1]
         return users

@@ -6,6 +6,7 @@ from typing import Any
 
 from runner.sandbox.access import check_access, check_write, find, owners, visible
 from runner.sandbox.account import Account
+from runner.sandbox.catalog import ALERT_GROUPING
 from runner.sandbox.api import (
     Filters,
     Handler,
@@ -168,11 +169,15 @@ _SERVICE_FIELDS: dict[str, tuple[type, ...]] = {
     "status": (str,),
     "acknowledgement_timeout": (int, type(None)),
     "auto_resolve_timeout": (int, type(None)),
+    "alert_grouping_parameters": (dict,),
+    "auto_pause_notifications_parameters": (dict,),
 }
 
 
 def update_service(account: Account, request: Request) -> Result:
-    """Update a service's name, description, status, timeouts or escalation policy (and so its teams)."""
+    """Update a service's name, description, status, timeouts, alert grouping, auto-pause or escalation policy (and so
+    its teams).
+    """
     service = find(account, "services", request)
     check_write(account, request, "configure", owners(service))
     body = request.json_object("service")
@@ -182,6 +187,10 @@ def update_service(account: Account, request: Request) -> Result:
             if not isinstance(body[key], types) or isinstance(body[key], bool):
                 raise invalid_input(f"{key.capitalize()} has the wrong type.")
             changes[key] = body[key]
+    if (changes.get("alert_grouping_parameters") or {}).get("type", None) not in (None, *ALERT_GROUPING):
+        raise invalid_input(f"Alert grouping type must be one of {', '.join(ALERT_GROUPING)}, or null.")
+    if not isinstance((changes.get("auto_pause_notifications_parameters") or {}).get("enabled", False), bool):
+        raise invalid_input("Auto-pause's enabled must be a boolean.")
     if "escalation_policy" in body:
         policy = _policy(account, request, body["escalation_policy"])
         changes.update(escalation_policy=policy, teams=[team["id"] for team in policy["teams"]])

@@ -27,6 +27,7 @@ class SandboxServer(ThreadingMixIn, WSGIServer):
     """
 
     daemon_threads = True
+    request_queue_size = 128  # a burst of clients (concurrent runs, pages fetched at once) waits rather than resets
     tls: ssl.SSLContext | None = None
 
     def server_bind(self) -> None:

@@ -52,6 +52,7 @@ STATE = (
     "webhook_subscriptions",
     "extensions",
     "event_orchestrations",
+    "orchestration_routers",
     "rulesets",
     "priorities",
 )
@@ -97,6 +98,7 @@ class Store:
         self.webhook_subscriptions: dict[str, Obj] = {}
         self.extensions: dict[str, Obj] = {}
         self.event_orchestrations: dict[str, Obj] = {}
+        self.orchestration_routers: dict[str, Obj] = {}
         self.rulesets: dict[str, Obj] = {}
         self.priorities: dict[str, Obj] = {}
         self._sequences: dict[str, int] = {}
