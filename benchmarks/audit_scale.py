@@ -57,17 +57,22 @@ def minimal_requests(scale: float, seed: int) -> int:
         "import json, sys\n"
         "from datetime import timedelta\n"
         "from runner.sandbox import load_profile\n"
+        "from runner.sandbox.incidents import OVERVIEW_ENTRIES\n"
         "from runner.timestamps import iso\n"
         "a = load_profile('large', seed=int(sys.argv[2]), scale=float(sys.argv[1]))\n"
-        "cutoff = iso(a.now - timedelta(hours=24))\n"
-        "sizes = {k: len(getattr(a, k)) for k in ('services', 'escalation_policies', 'schedules', 'users', 'teams')}\n"
+        "now, cutoff, idle = iso(a.now), iso(a.now - timedelta(hours=24)), iso(a.now - timedelta(days=30))\n"
+        "kinds = ('services', 'escalation_policies', 'schedules', 'users', 'teams', 'license_allocations',"
+        " 'webhook_subscriptions', 'extensions')\n"
+        "sizes = {k: len(getattr(a, k)) for k in kinds}\n"
+        "sizes['windows'] = sum(w['end_time'] > now for w in a.maintenance_windows.values())\n"
         "sizes['stale'] = sum(i['status'] != 'resolved' and i['created_at'] < cutoff for i in a.incidents.values())\n"
+        "sizes['overview'] = sum(e['type'] in OVERVIEW_ENTRIES and idle <= e['created_at'] < now"
+        " for e in a.log_entries.values())\n"
         "print(json.dumps(sizes))\n"
     )
     sizes = json.loads(subprocess.run([sys.executable, "-c", code, str(scale), str(seed)], capture_output=True,
                                       text=True, check=True).stdout)
-    listed = ("services", "escalation_policies", "schedules", "users", "teams", "stale")
-    return sum(pages(sizes[name]) for name in listed) + math.ceil(sizes["services"] / 100)
+    return sum(map(pages, sizes.values())) + math.ceil(sizes["services"] / 100)
 
 
 def physical_floor(requests: int, *, per_minute: int, concurrency: int, latency_s: float) -> float:

@@ -26,6 +26,10 @@ PAGE = 100
 CAP = 10_000
 
 
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class Budget:
     """At most `per_minute` requests in any 60 seconds: a burst, then a wait for the window."""
 
@@ -100,15 +104,35 @@ class Ideal:
 
     def run(self) -> None:
         now = datetime.now(UTC).replace(microsecond=0)
-        window = {"since": now.isoformat(), "until": (now + timedelta(days=14)).isoformat()}
+        window = {"since": stamp(now), "until": stamp(now + timedelta(days=14))}
         self.listing("/services", "services", {"sort_by": "name:asc"}, each=self.scores)
         self.listing("/escalation_policies", "escalation_policies", {"sort_by": "name:asc"})
-        self.listing("/schedules", "schedules", {**window, "include[]": ["final_schedule"]})
+        self.listing("/schedules", "schedules", {**window, "include[]": ["final_schedule", "overrides_subschedule"]})
         self.listing("/users", "users", {"include[]": ["contact_methods", "notification_rules"]})
         self.listing("/teams", "teams", {})
+        self.listing("/license_allocations", "license_allocations", {})
+        self.listing("/maintenance_windows", "maintenance_windows", {"filter": "open"})
+        self.listing("/webhook_subscriptions", "webhook_subscriptions", {})
+        self.listing("/extensions", "extensions", {})
         self.stale_incidents(now - timedelta(hours=24))
+        self.window("/log_entries", "log_entries", {"is_overview": "true"}, now - timedelta(days=30), now)
         with self.idle:
             self.idle.wait_for(lambda: self.pending == 0)
+
+    def window(self, path: str, wrapper: str, params: dict, since: datetime, until: datetime) -> None:
+        """Read a listing over a time range, halving it until each half holds at most the cap."""
+        bounded = {**params, "since": stamp(since), "until": stamp(until)}
+
+        def first(body: dict) -> None:
+            if body["total"] > CAP:
+                middle = since + (until - since) / 2
+                self.window(path, wrapper, params, since, middle)
+                self.window(path, wrapper, params, middle, until)
+                return
+            for offset in range(PAGE, body["total"], PAGE):
+                self.get(path, {**bounded, "limit": PAGE, "offset": offset})
+
+        self.get(path, {**bounded, "limit": PAGE, "offset": 0, "total": "true"}, first)
 
     def scores(self, services: list[dict]) -> None:
         """Standards scores of a page of services (100 ids, PagerDuty's most per request)."""
@@ -120,11 +144,11 @@ class Ideal:
 
         def first(body: dict) -> None:
             items = body["incidents"]
-            if not body["more"] or not items or items[-1]["created_at"] >= cutoff.isoformat().replace("+00:00", "Z"):
+            if not body["more"] or not items or items[-1]["created_at"] >= stamp(cutoff):
                 return
             since = items[-1]["created_at"]
             self.listing("/incidents", "incidents", {**statuses, "sort_by": "created_at:asc", "since": since,
-                                                      "until": cutoff.isoformat()})
+                                                      "until": stamp(cutoff)})
 
         self.get("/incidents", {**statuses, "date_range": "all", "sort_by": "created_at:asc", "limit": PAGE,
                                 "offset": 0, "total": "true"}, first)

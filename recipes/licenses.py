@@ -48,9 +48,10 @@ def licenses_unused(ctx: Context) -> Iterator[Finding]:
     overview of the period, read only when someone is on no schedule and no
     policy. The account owner is left out: PagerDuty never downgrades them.
     """
-    full = {a["user"]["id"]: a["license"] for a in license_allocations(ctx) if a["license"].get("role_group") == "FullUser"}
-    on_call = {uid for schedule in schedules(ctx) for uid in ids(schedule.get("users"))}
-    idle = set(full) - on_call - targeted_users(escalation_policies(ctx))
+    allocations, listed_schedules, policies = license_allocations(ctx), schedules(ctx), escalation_policies(ctx)
+    full = {a["user"]["id"]: a["license"] for a in allocations if a["license"].get("role_group") == "FullUser"}
+    on_call = {uid for schedule in listed_schedules for uid in ids(schedule.get("users"))}
+    idle = set(full) - on_call - targeted_users(policies)
     if not idle:
         return
     since = ctx.now - timedelta(days=ctx.params["days"])

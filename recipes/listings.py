@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from recipes.spans import stamp
 from runner import Context
 
 USER_INCLUDES = ["contact_methods", "notification_rules"]
@@ -29,10 +30,8 @@ def escalation_policies(ctx: Context) -> Iterator[dict[str, Any]]:
 
 
 def schedules(ctx: Context, days: int = COVERAGE_DAYS) -> Iterator[dict[str, Any]]:
-    """Schedules, each with its final schedule rendered over the `days` from `ctx.now` (one listing, no read per schedule)."""
-    since = ctx.now.replace(microsecond=0)
-    until = since + timedelta(days=days)
-    return ctx.pd.iter("schedules", since=since.isoformat(), until=until.isoformat(), include=["final_schedule"])
+    """Schedules, each with its final schedule and overrides rendered over the `days` from `ctx.now`."""
+    return rendered_schedules(ctx, stamp(ctx.now), stamp(ctx.now + timedelta(days=days)))
 
 
 def users(ctx: Context) -> Iterator[dict[str, Any]]:

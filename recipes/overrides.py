@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from recipes.listings import rendered_schedules
+from recipes.listings import COVERAGE_DAYS, schedules
 from recipes.people import find_user, user_ref
 from recipes.spans import Span, clipped, merged, stamp
 from runner import USER_ID_OR_EMAIL, Context, Finding, Param, UsageError, hookimpl, parse_iso, parse_moment, recipe
@@ -85,7 +85,7 @@ def _covered(ctx: Context, schedule_id: str, shifts: list[Span], cover: Mapping[
 @recipe(
     tags=["hygiene"],
     params=[
-        Param(name="days", default=14, minimum=1, maximum=90, help="How far ahead to look."),
+        Param(name="days", default=COVERAGE_DAYS, minimum=1, maximum=90, help="How far ahead to look."),
         Param(name="share", default=0.5, minimum=0, maximum=1, help="Heavy when overrides cover more than this share."),
     ],
 )
@@ -97,8 +97,7 @@ def schedules_overrides_heavy(ctx: Context) -> Iterator[Finding]:
     that can be forgotten. The share comes from the overrides PagerDuty
     renders over the period, in the schedules listing itself.
     """
-    until = ctx.now + timedelta(days=ctx.params["days"])
-    for schedule in rendered_schedules(ctx, stamp(ctx.now), stamp(until)):
+    for schedule in schedules(ctx, ctx.params["days"]):
         covered = (schedule.get("overrides_subschedule") or {}).get("rendered_coverage_percentage") or 0
         if covered > 100 * ctx.params["share"]:
             yield ctx.finding(schedule, f"overrides cover {covered:g}% of the next {ctx.params['days']} days")

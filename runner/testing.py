@@ -39,7 +39,7 @@ from runner.sandbox.server import SandboxServer, running
 from runner.session import Session
 
 PROFILE_MARKER = (
-    "pd_profile(name_or_path='demo', *, seed=0, now=None, clock=time.monotonic, subdomain=None):"
+    "pd_profile(name_or_path='demo', *, seed=0, now=None, clock=time.monotonic, subdomain=None, scale=1.0):"
     " build pd_account from the demo, large or a .toml/.json profile (runner.sandbox.load_profile)"
 )
 

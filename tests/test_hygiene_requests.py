@@ -20,15 +20,14 @@ def test_the_newer_audits_read_each_collection_once(invoke, pd_sandbox):
     assert reads == sorted([
         # shared with the older audits (and one another): each fetched once in `pdrun audit`
         ("/users", (("include[]", ("contact_methods", "notification_rules")),), ()),
-        ("/schedules", (), ()),
-        ("/escalation_policies", (), ()),
-        ("/services", (), ()),
+        ("/schedules", (("include[]", ("final_schedule", "overrides_subschedule")),), TIMES),  # coverage too
+        ("/escalation_policies", (("sort_by", ("name:asc",)),), ()),
+        ("/services", (("sort_by", ("name:asc",)),), ()),
         # added: one listing each (pages of 100)
         ("/license_allocations", (), ()),
         ("/log_entries", (("is_overview", ("true",)),), TIMES),  # only when a full-license user is on nothing
         ("/maintenance_windows", (("filter", ("open",)),), ()),
-        ("/schedules", (("include[]", ("final_schedule", "overrides_subschedule")),), TIMES),
         ("/webhook_subscriptions", (), ()),
         ("/extensions", (), ()),
     ])
-    assert json.loads(result.stdout)["totals"]["api_calls"] == len(pd_sandbox.exchanges) == 10
+    assert json.loads(result.stdout)["totals"]["api_calls"] == len(pd_sandbox.exchanges) == 9

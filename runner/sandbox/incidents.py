@@ -230,28 +230,34 @@ def _text(obj: Any, key: str) -> str | None:
 def list_incident_log_entries(account: Account, request: Request) -> Result:
     """List an incident's log entries (notifications too), newest first (since/until, is_overview, include[])."""
     incident = find(account, "incidents", request)
-    return _log_entries(account, request, reversed(account.incident_log[incident["id"]]))
+    since, until = time_window(request, None, None)
+    overview = request.flag("is_overview")
+    kept = [
+        entry
+        for entry in reversed(account.incident_log[incident["id"]])
+        if (since is None or since <= entry["created_at"])
+        and (until is None or entry["created_at"] < until)
+        and (not overview or entry["type"] in OVERVIEW_ENTRIES)
+    ]
+    return _log_entries(account, request, kept)
 
 
 def list_log_entries(account: Account, request: Request) -> Result:
     """List every incident's log entries, newest first (since/until, team_ids[], is_overview, include[] incidents,
     services, teams, channels).
     """
-    entries = account.ordered("log_entries", key=lambda entry: entry["created_at"], newest_first=True)
+    # Oldest first, the time range is cut out of the sorted entries; reversed, the later of two at one instant
+    # comes first, as when sorted newest first.
+    ordered = account.ordered("log_entries", key=_created, types=OVERVIEW_ENTRIES if request.flag("is_overview") else None)
+    since, until = time_window(request, None, None)
+    first = 0 if since is None else bisect_left(ordered, since, key=_created)
+    end = len(ordered) if until is None else bisect_left(ordered, until, key=_created)
+    entries = ordered[first:end][::-1]
     return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
 
 
-def _log_entries(account: Account, request: Request, entries: Any) -> Result:
-    since, until = time_window(request, None, None)
-    overview = request.flag("is_overview")
-    kept = [
-        entry
-        for entry in entries
-        if (since is None or since <= entry["created_at"])
-        and (until is None or entry["created_at"] < until)
-        and (not overview or entry["type"] in OVERVIEW_ENTRIES)
-    ]
-    return 200, paginate(request, "log_entries", visible(account, request, kept), log_entry_view(account, request))
+def _log_entries(account: Account, request: Request, entries: list[Obj]) -> Result:
+    return 200, paginate(request, "log_entries", visible(account, request, entries), log_entry_view(account, request))
 
 
 def log_entry_view(account: Account, request: Request) -> View:

@@ -103,7 +103,7 @@ class Store:
         self.priorities: dict[str, Obj] = {}
         self._sequences: dict[str, int] = {}
         self._acting: tuple[list[Obj] | None, Obj] = _SETUP
-        self._sorted: dict[str, tuple[int, list[Obj]]] = {}
+        self._sorted: dict[tuple[str, tuple[str, ...] | None], tuple[int, list[Obj]]] = {}
         # Lookups PagerDuty does by value: casefolded email, service name, routing key -> id.
         self._index: dict[str, dict[str, str]] = {"email": {}, "service": {}, "routing_key": {}}
 
@@ -132,20 +132,22 @@ class Store:
         """Return the account's web UI URL, e.g. `https://pdrun-sandbox.pagerduty.com`."""
         return html_base(self.subdomain)
 
-    def ordered(self, collection: str, key: Callable[[Obj], Any], *, newest_first: bool = False) -> list[Obj]:
+    def ordered(self, collection: str, key: Callable[[Obj], Any], *, newest_first: bool = False,
+                types: tuple[str, ...] | None = None) -> list[Obj]:
         """Return an append-only collection (incidents, log entries, audit records) sorted by `key`.
 
-        The sort is kept until the collection grows; `key` must only read
-        fields that never change.
+        With `types`, only the objects of those `type`s. The sort is kept until
+        the collection grows; `key` must only read fields that never change.
         """
         items = getattr(self, collection)
         size = len(items)
-        cached = self._sorted.get(collection)
+        cached = self._sorted.get((collection, types))
         if cached is None or cached[0] != size:
-            values = list(items.values() if isinstance(items, dict) else items)
+            values = [item for item in (items.values() if isinstance(items, dict) else items)
+                      if types is None or item["type"] in types]
             # Sorting the reversed list keeps the later of two equal keys first when newest_first.
             cached = (size, sorted(values[::-1] if newest_first else values, key=key, reverse=newest_first))
-            self._sorted[collection] = cached
+            self._sorted[(collection, types)] = cached
         return cached[1]
 
     @contextlib.contextmanager
