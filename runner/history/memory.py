@@ -70,5 +70,5 @@ def _upsert(conn: sa.Connection) -> Any:
 def _finding(row: Any) -> Finding:
     return Finding(
         recipe=row.recipe, rule=row.rule, severity=row.severity, message=row.message,
-        object=ObjectRef(**{**row.object, "teams": tuple(row.object.get("teams", ()))}), state="resolved",
+        object=ObjectRef.from_dict(row.object), state="resolved",
     )
