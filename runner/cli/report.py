@@ -8,6 +8,7 @@ import click
 
 from runner import hookimpl
 from runner.cli.options import check_output, config_option, current_launcher, load_config, with_options
+from runner.errors import UsageError, suggest
 
 
 @with_options(config_option())
@@ -40,8 +41,9 @@ def report(html: Path, days: int, team: str | None, recipes: tuple[str, ...], sa
     if sandbox:
         from runner.trends.demo import demo_report
 
-        made = demo_report(launcher, config, scope, [launcher.registry().get(name) for name in scope.recipes]
-                           or audits)
+        for name in set(scope.recipes) - {r.name for r in audits}:
+            raise UsageError(f"--recipe {name}: no audit of that name is installed{suggest(name, [r.name for r in audits])}")
+        made = demo_report(launcher, config, scope, [r for r in audits if r.name in scope.recipes] or audits)
     else:
         store = launcher.history(config)
         try:

@@ -1,7 +1,8 @@
 """The report's demo: days of simulated change on the demo account, audited day by day into a throwaway history.
 
-The demo account starts `days - 1` days ago on a pinned clock. Each day the
-clock moves on a day and the account drifts (`runner.sandbox.drift`: planted
+The demo account starts `days - 1` days ago on a pinned clock (or the
+launcher's sandbox account, where one is given, from its current time: tests
+hand their own). Each day the clock moves on a day and the account drifts (`runner.sandbox.drift`: planted
 problems fixed, new ones made, incidents opened and dealt with), then every
 audit runs on it, through run_recipe like any audit, and is recorded at the
 account's time in a temporary SQLite history, so the history holds real runs
@@ -35,8 +36,7 @@ MAX_DEMO_DAYS = 365
 SEED = 0
 
 
-def demo_report(launcher: Launcher, config: Config, scope: Scope, audits: Sequence[Recipe], *,
-                now: datetime | None = None) -> Report:
+def demo_report(launcher: Launcher, config: Config, scope: Scope, audits: Sequence[Recipe]) -> Report:
     """Replay `scope.days` days on the demo account into a temporary history and report on it."""
     from runner.sandbox import SandboxApp
     from runner.sandbox.clock import stopped
@@ -45,10 +45,14 @@ def demo_report(launcher: Launcher, config: Config, scope: Scope, audits: Sequen
 
     if scope.days > MAX_DEMO_DAYS:
         raise UsageError(f"--days {scope.days}: the demo replays each day, at most {MAX_DEMO_DAYS}")
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    first = now - timedelta(days=scope.days - 1)
-    account = demo_account(now=first, clock=stopped)
-    app = SandboxApp(account)
+    if launcher.sandbox_app is None:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=scope.days - 1)
+        app = SandboxApp(demo_account(now=start, clock=stopped))
+    else:
+        app = launcher.sandbox_app()
+    account = app.account
+    first = account.now
+    account.restart_clock(first, stopped)
     rng = random.Random(SEED)
     # The demo's own requests, in process: nothing to spare PagerDuty's budget for.
     config = dataclasses.replace(config, pagerduty=dataclasses.replace(config.pagerduty, rate_limit=0))
@@ -65,7 +69,7 @@ def demo_report(launcher: Launcher, config: Config, scope: Scope, audits: Sequen
                         drift(account, rng, progress=day / scope.days)
                     for section in run_audit(audits, launch=launch, params=params).sections:
                         _record(history, section, at=iso(account.now))
-            report = build_report(history, scope, audits=[r.name for r in audits], now=now)
+            report = build_report(history, scope, audits=[r.name for r in audits], now=account.now)
         finally:
             history.close()
     where = f"a temporary history of {scope.days} simulated days on the sandbox's demo account (since deleted)"
