@@ -56,7 +56,7 @@ def build_report(history: History, scope: Scope, *, audits: Collection[str], now
     for name in scope.recipes:
         if name not in possible:
             raise UsageError(f"--recipe {name}: no audit of that name is installed or in the history at"
-                             f" {history.url}{suggest(name, possible)}")
+                             f" {history.url}{suggest(name, sorted(possible))}")
     recipes = tuple(sorted(set(scope.recipes) or possible))
     since = iso(datetime.combine(now.date() - timedelta(days=scope.days - 1), datetime.min.time(), UTC))
     runs = runs_of(history, recipes, since=since)
