@@ -16,18 +16,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Remembered:
-    """A finding as one run key remembers it, with each time it opened or was resolved, in order."""
+class Seen:
+    """A finding on an account, as a run last saw it."""
 
-    run_key: str
-    fingerprint: str
     account: str
+    fingerprint: str
     recipe: str
     rule: str
     severity: str
     message: str
     object: ObjectRef
     last_seen: str
+
+
+@dataclass(frozen=True)
+class Remembered(Seen):
+    """A finding as one run key remembers it, with each time it opened or was resolved, in order."""
+
+    run_key: str
     events: tuple[tuple[str, str], ...]  # (state, at): opened | resolved
 
 

@@ -13,11 +13,11 @@ Severity, message, object and owning teams are as the latest run saw them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
-from runner.history.timeline import Remembered, RunRecord
-from runner.results import SEVERITIES, ObjectRef
+from runner.history.timeline import Remembered, RunRecord, Seen
+from runner.results import SEVERITIES
 from runner.timestamps import iso, parse_iso
 
 WEEK = 7
@@ -37,17 +37,9 @@ class Stint:
 
 
 @dataclass(frozen=True)
-class Tracked:
+class Tracked(Seen):
     """One finding over time: as its latest run saw it, and every stint it was open."""
 
-    account: str
-    fingerprint: str
-    recipe: str
-    rule: str
-    severity: str
-    message: str
-    object: ObjectRef
-    last_seen: str
     stints: tuple[Stint, ...]
 
     def open_at(self, at: str) -> bool:
@@ -60,13 +52,10 @@ def track(remembered: Iterable[Remembered]) -> list[Tracked]:
     for row in remembered:
         groups.setdefault((row.account, row.fingerprint), []).append(row)
     tracked = []
-    for (account, fingerprint), rows in groups.items():
+    for rows in groups.values():
         latest = max(rows, key=lambda r: r.last_seen)
-        tracked.append(Tracked(
-            account=account, fingerprint=fingerprint, recipe=latest.recipe, rule=latest.rule,
-            severity=latest.severity, message=latest.message, object=latest.object, last_seen=latest.last_seen,
-            stints=_union([s for row in rows for s in _stints(row.events)]),
-        ))
+        seen = {f.name: getattr(latest, f.name) for f in fields(Seen)}
+        tracked.append(Tracked(**seen, stints=_union([s for row in rows for s in _stints(row.events)])))
     return tracked
 
 
