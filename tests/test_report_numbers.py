@@ -203,3 +203,22 @@ def test_a_history_from_before_events_gets_them_from_its_findings(history_url):
                             .order_by(finding_events.c.at)).all()
     assert [tuple(r) for r in rows] == [("opened", "2026-03-01T00:00:00.000Z", ""),
                                         ("resolved", "2026-03-03T00:00:00.000Z", "")]
+
+
+def test_a_finding_from_before_events_is_resolved_by_a_later_run(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    [u1] = found("users-orphaned", [("U1", "info", None)])
+    with engine.begin() as conn:  # its runs pruned long ago: the finding's events get no account
+        command.upgrade(migrate._alembic_config(conn), "0003")
+        conn.execute(sa.text(
+            "INSERT INTO findings (run_key, fingerprint, recipe, rule, severity, message, object, first_seen,"
+            " last_seen) VALUES (:key, :fp, 'users-orphaned', 'users-orphaned', 'info', 'm', :object, :at, :at)"),
+            {"key": run_key("acct", "users-orphaned", {}), "fp": u1.fingerprint, "at": iso(START - timedelta(days=1)),
+             "object": '{"type": "service", "id": "U1"}'})
+    engine.dispose()
+    history = History(url)
+    record(history, "users-orphaned", {}, 0, [("U1", "info", None)])
+    record(history, "users-orphaned", {}, 1, [])
+    numbers = build_report(history, Scope(days=7), audits=AUDITS, now=START + timedelta(days=1)).numbers
+    assert numbers.open_by_day == {"info": (1, 1, 0)}  # from the day before the first run, as the history knew it

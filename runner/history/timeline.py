@@ -63,13 +63,18 @@ def findings_of(history: History, recipes: Collection[str]) -> list[Remembered]:
             events.setdefault((event.run_key, event.fingerprint), []).append(event)
     return [
         Remembered(
-            run_key=row.run_key, fingerprint=row.fingerprint, account=seen[0].account, recipe=row.recipe,
+            run_key=row.run_key, fingerprint=row.fingerprint, account=_account(seen), recipe=row.recipe,
             rule=row.rule, severity=row.severity, message=row.message, object=ObjectRef.from_dict(row.object),
             last_seen=row.last_seen, events=tuple((e.state, e.at) for e in seen),
         )
         for row in rows
         if (seen := events.get((row.run_key, row.fingerprint)))
     ]
+
+
+def _account(events: list[Any]) -> str:
+    """The account of a run key's events: events made when 0004 migrated a history whose runs were gone have none."""
+    return next((e.account for e in reversed(events) if e.account), "")
 
 
 def runs_of(history: History, recipes: Collection[str], *, since: str) -> list[RunRecord]:
