@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,7 +69,7 @@ def _y_ticks(top: int, step: int) -> tuple[Tick, ...]:
     return tuple(Tick(_y(v, top), str(v)) for v in range(0, top + 1, step))
 
 
-def _date_ticks(days: Sequence[date], x_of) -> tuple[Tick, ...]:  # type: ignore[no-untyped-def]
+def _date_ticks(days: Sequence[date], x_of: Callable[[int], float]) -> tuple[Tick, ...]:
     every = max(1, math.ceil(len(days) / 8))
     return tuple(Tick(x_of(n), f"{day:%b} {day.day}") for n, day in enumerate(days) if n % every == 0)
 
@@ -97,17 +97,18 @@ def bar_pairs(labels: Sequence[str], pairs: Sequence[tuple[int, int]], names: tu
     """Two bars side by side for each label (new and resolved findings of a week)."""
     top, step = nice_top(max((max(p) for p in pairs), default=0))
     slot = (width - LEFT - RIGHT) / max(len(pairs), 1)
-    bar = min(slot * 0.36, 40)
-    marks = []
-    for n, (label, values) in enumerate(zip(labels, pairs, strict=True)):
-        middle = LEFT + slot * (n + 0.5)
-        marks.append(tuple(
-            Mark(round(middle + (k - 1) * bar, 1), _y(v, top), round(bar, 1), round(HEIGHT - BOTTOM - _y(v, top), 1),
-                 f"{label}: {v} {names[k]}")
-            for k, v in enumerate(values)
-        ))
-    ticks = tuple(Tick(round(LEFT + slot * (n + 0.5), 1), label) for n, label in enumerate(labels))
-    return Frame(width, HEIGHT, ticks, _y_ticks(top, step), right=width - RIGHT), marks  # type: ignore[return-value]
+    size = min(slot * 0.36, 40)
+
+    def bar(middle: float, k: int, value: int, label: str) -> Mark:
+        y = _y(value, top)
+        return Mark(round(middle + (k - 1) * size, 1), y, round(size, 1), round(HEIGHT - BOTTOM - y, 1),
+                    f"{label}: {value} {names[k]}")
+
+    middles = [LEFT + slot * (n + 0.5) for n in range(len(pairs))]
+    marks = [(bar(m, 0, first, label), bar(m, 1, second, label))
+             for m, label, (first, second) in zip(middles, labels, pairs, strict=True)]
+    ticks = tuple(Tick(round(m, 1), label) for m, label in zip(middles, labels, strict=True))
+    return Frame(width, HEIGHT, ticks, _y_ticks(top, step), right=width - RIGHT), marks
 
 
 def team_bars(rows: Sequence[tuple[str, int]], width: int = NARROW) -> tuple[Frame, list[Mark]]:
