@@ -1,8 +1,10 @@
-"""`pdrun serve --http`: /healthz, /readyz and /metrics, on a small HTTP server in a thread.
+"""`pdrun serve --http`: /healthz, /readyz, /metrics and /report, on a small HTTP server in a thread.
 
 /healthz says the process is alive. /readyz says whether the history and
 PagerDuty are reachable (503 when not), whether this replica fires and
 which one does. /metrics is Prometheus's text format (`runner.metrics`).
+/report is the HTML hygiene report (`runner.trends`), built on each request
+from the shared history; `?days=N&team=ID&recipe=R` as `pdrun report` takes them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.errors import ApiError, UsageError
+from runner.errors import ApiError, HistoryError, UsageError
 from runner.history.fleet import HEARTBEAT_S
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-ENDPOINTS = ("/healthz", "/readyz", "/metrics")
+ENDPOINTS = ("/healthz", "/readyz", "/metrics", "/report")
 ADDRESS = re.compile(r"^(?:(?P<host>\[[0-9a-fA-F:.]+\]|[^:\[\]]*):)?(?P<port>\d{1,5})$")
 # How often PagerDuty is checked (one small read), and how stale the last heartbeat may be, for /readyz.
 PAGERDUTY_CHECK_S = 30.0
@@ -105,6 +107,29 @@ class Probes:
         }
 
 
+    def report(self, query: str) -> tuple[int, str]:
+        """The HTML report of the history for a query (`days`, `team`, `recipe`), or why there is none."""
+        from urllib.parse import parse_qs
+
+        from runner.trends.build import Scope, build_report
+        from runner.trends.page import render
+
+        asked = parse_qs(query)
+        launch = self.daemon.launch
+        assert launch.history is not None, "pdrun serve always records its runs"
+        audits = [r.name for r in launch.launcher.registry().recipes.values() if r.kind == "audit"]
+        try:
+            days = asked.get("days", ["90"])[-1]
+            if not days.isdigit():
+                raise UsageError(f"days {days}: give a number of days")
+            scope = Scope(days=int(days), team=asked.get("team", [None])[-1], recipes=tuple(asked.get("recipe", ())))
+            return 200, render(build_report(launch.history, scope, audits=audits))
+        except UsageError as exc:
+            return 400, f"{exc}\n"
+        except HistoryError as exc:
+            return 503, f"{exc}\n"
+
+
 def _handler(probes: Probes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -118,6 +143,9 @@ def _handler(probes: Probes) -> type[BaseHTTPRequestHandler]:
                 from prometheus_client import CONTENT_TYPE_LATEST
 
                 self._send(200, probes.metrics.exposition(), CONTENT_TYPE_LATEST)
+            elif path == "/report":
+                status, page = probes.report(self.path.partition("?")[2])
+                self._send(status, page.encode(), "text/html; charset=utf-8" if status == 200 else "text/plain")
             else:
                 self._send(404, {"error": f"no such endpoint; try {', '.join(ENDPOINTS)}"})
 

@@ -58,6 +58,7 @@ DEFAULT_PLUGINS = (
     "runner.cli.serve",
     "runner.cli.schedules",
     "runner.cli.history",
+    "runner.cli.report",
     "runner.cli.sandbox",
     "runner.cli.new_plugin",
 )

@@ -39,20 +39,30 @@ def summarize(findings: Iterable[Finding], resolved: Iterable[Finding]) -> dict[
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectRef:
-    """The PagerDuty object a finding is about, with the ids of the teams that own it."""
+    """The PagerDuty object a finding is about, with the ids of the teams that own it and their names.
+
+    `team_names` follows `teams`, name for id, as PagerDuty gave them ("" where it gave none).
+    """
 
     type: str
     id: str
     summary: str = ""
     html_url: str | None = None
     teams: tuple[str, ...] = ()
+    team_names: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
         kind = str(obj.get("type", "")).removesuffix("_reference")
-        summary = obj.get("summary") or obj.get("name") or obj.get("title") or ""
-        teams = (str(obj["id"]),) if kind == "team" else tuple(t["id"] for t in obj.get("teams") or ())
-        return cls(type=kind, id=str(obj["id"]), summary=str(summary), html_url=obj.get("html_url"), teams=teams)
+        owners = [obj] if kind == "team" else list(obj.get("teams") or ())
+        return cls(type=kind, id=str(obj["id"]), summary=_name(obj), html_url=obj.get("html_url"),
+                   teams=tuple(str(t["id"]) for t in owners), team_names=tuple(_name(t) for t in owners))
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> ObjectRef:
+        """Read an object as `to_dict` wrote it (before team names were kept, without them)."""
+        return cls(**{**stored, "teams": tuple(stored.get("teams", ())),
+                      "team_names": tuple(stored.get("team_names", ()))})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +71,12 @@ class ObjectRef:
             "summary": self.summary,
             "html_url": self.html_url,
             "teams": list(self.teams),
+            "team_names": list(self.team_names),
         }
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str(obj.get("summary") or obj.get("name") or obj.get("title") or "")
 
 
 @dataclass(frozen=True, kw_only=True)

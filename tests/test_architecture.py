@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN_API = ("runner", "runner.recipe", "runner.params", "runner.context", "runner.results", "runner.errors",
               "runner.timestamps", "runner.hookspecs")
-SANDBOX_SEAMS = {"runner.launch", "runner.cli.sandbox", "runner.testing"}
+SANDBOX_SEAMS = {"runner.launch", "runner.cli.sandbox", "runner.testing", "runner.trends.demo"}
 HEAVY = ("runner.sandbox", "pagerduty", "apscheduler", "sqlalchemy", "alembic", "httpx2", "structlog")
 LONGEST_MODULE = 300
 

@@ -230,9 +230,11 @@ def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_accou
     grow(pd_account, 300)
     many = audit()
     assert many[1] > few[1] + 300
-    assert many[0] == few[0] <= 8 * len(chosen)
+    # per audit: its record (2), the open set (1), the upsert (1), the events (1, when a finding opened),
+    # the run's result (1) and its writes (1), with the BEGIN of each of the two transactions
+    assert many[0] <= few[0] <= 9 * len(chosen)
     for service in [s for s in pd_account.services.values() if s["name"].startswith("Grown")]:
         pd_account.delete_service(service)
     resolving = audit()  # hundreds of findings resolved: two statements more per audit that resolves some
     assert resolving[1] <= many[1] - 300
-    assert resolving[0] <= 10 * len(chosen)
+    assert resolving[0] <= 11 * len(chosen)

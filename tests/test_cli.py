@@ -49,7 +49,7 @@ def test_audit_lists_each_teamless_service_once(invoke, pd_account):
     }
     finding = report["findings"][0]
     assert set(finding) == {"fingerprint", "rule", "severity", "message", "object", "state"}
-    assert set(finding["object"]) == {"type", "id", "summary", "html_url", "teams"}
+    assert set(finding["object"]) == {"type", "id", "summary", "html_url", "teams", "team_names"}
 
 
 def test_audit_table_names_objects(invoke, pd_account):

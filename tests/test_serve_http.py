@@ -132,3 +132,18 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
                                 text=True, cwd=tmp_path, timeout=60, env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"pdrun: error: --http 127.0.0.1:{port}: cannot listen there" in result.stderr
+
+
+
+def test_report_is_the_html_report_of_the_shared_history(fleet):
+    fleet.start("--http", "127.0.0.1:0")
+    url = base_url(fleet)
+    fleet.wait_runs(2, runs.c.status == "findings")
+    page = httpx2.get(f"{url}/report?days=7&recipe=services-without-teams")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    still_open = fleet.rows(findings, findings.c.resolved_at.is_(None))  # the same audit each time: they stay open
+    assert len(still_open) == 6 and f"<b>{len(still_open)}</b><span>findings open now</span>" in page.text
+    assert "the recipes services-without-teams, from the run history at " in page.text
+    refused = httpx2.get(f"{url}/report?days=0")
+    assert refused.status_code == 400 and refused.text == "--days 0: give a number of days from 1 to 3650\n"
+    fleet.stop_all()

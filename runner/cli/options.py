@@ -95,17 +95,18 @@ def _confirm(planned: Sequence[Action]) -> bool:
     return click.confirm("Go ahead?", default=False, err=True)
 
 
-def check_output(path: Path | None) -> None:
-    """Refuse an --output that cannot be written, before anything runs (so nothing is written for nothing)."""
+def check_output(path: Path | None, option: str = "--output") -> None:
+    """Refuse an --output (or another `option` naming a file to write) that cannot be written, before anything
+    runs (so nothing is written for nothing)."""
     if path is None:
         return
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise UsageError(f"--output {path}: is a directory")
+        raise UsageError(f"{option} {path}: is a directory")
     if not folder.is_dir():
-        raise UsageError(f"--output {path}: no such directory {folder}")
+        raise UsageError(f"{option} {path}: no such directory {folder}")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--output {path}: not writable")
+        raise UsageError(f"{option} {path}: not writable")
 
 
 def emit(text: str, output: Path | None) -> None:

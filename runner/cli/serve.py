@@ -13,8 +13,8 @@ from runner.errors import UsageError
 
 @with_options(*target_options(), config_option())
 @click.command()
-@click.option("--http", metavar="[HOST:]PORT", help="Serve /healthz, /readyz and /metrics here (HOST defaults to"
-              " 127.0.0.1; another address only when given, e.g. 0.0.0.0:9100).")
+@click.option("--http", metavar="[HOST:]PORT", help="Serve /healthz, /readyz, /metrics and /report here (HOST"
+              " defaults to 127.0.0.1; another address only when given, e.g. 0.0.0.0:9100).")
 def serve(sandbox: bool, base_url: str | None, config_path: Path | None, http: str | None) -> None:
     """Run the [[schedule]]s of config.toml until SIGTERM or SIGINT.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runner.history.schema import findings
+from runner.history.schema import finding_events, findings
 from runner.results import Finding, ObjectRef, RunResult, summarize
 
 COMPLETE = ("ok", "findings")
@@ -18,7 +18,8 @@ def remember(conn: sa.Connection, result: RunResult) -> RunResult:
 
     A bounded number of statements, however many findings: one read of the
     open set's fingerprints, one read and one update of those resolved, one
-    upsert of the current ones. Only complete runs (ok or findings) move
+    upsert of the current ones, one insert of the events (each finding opened
+    or resolved by this run). Only complete runs (ok or findings) move
     findings to resolved; a failed run leaves the memory as it was.
     """
     key = result.key
@@ -47,6 +48,14 @@ def remember(conn: sa.Connection, result: RunResult) -> RunResult:
             for f in {f.fingerprint: f for f in stated}.values()
         ]
         conn.execute(_upsert(conn), rows)
+    events = [("opened", f.fingerprint) for f in stated if f.state == "new"]
+    events += [("resolved", f.fingerprint) for f in resolved]
+    if events:
+        conn.execute(sa.insert(finding_events), [
+            {"run_key": key, "fingerprint": fingerprint, "account": result.account, "state": state, "at": now,
+             "run_id": result.run_id}
+            for state, fingerprint in dict.fromkeys(events)
+        ])
     return replace(result, findings=stated, resolved=resolved, summary=summarize(stated, resolved))
 
 
@@ -67,5 +76,5 @@ def _upsert(conn: sa.Connection) -> Any:
 def _finding(row: Any) -> Finding:
     return Finding(
         recipe=row.recipe, rule=row.rule, severity=row.severity, message=row.message,
-        object=ObjectRef(**{**row.object, "teams": tuple(row.object.get("teams", ()))}), state="resolved",
+        object=ObjectRef.from_dict(row.object), state="resolved",
     )

@@ -47,6 +47,21 @@ findings = sa.Table(
     sa.Column("resolved_at", sa.String(32)),
 )
 
+# Each time a finding of a run key opened (was found, or found again after it was resolved) or was resolved,
+# written with the findings it changes: the findings row keeps only the latest state.
+finding_events = sa.Table(
+    "finding_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_key", sa.String(16), nullable=False),
+    sa.Column("fingerprint", sa.String(16), nullable=False),
+    sa.Column("account", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # opened | resolved
+    sa.Column("at", sa.String(32), nullable=False, index=True),
+    sa.Column("run_id", sa.String(32)),
+    sa.Index("ix_finding_events_finding", "run_key", "fingerprint"),
+)
+
 actions = sa.Table(
     "actions",
     metadata,

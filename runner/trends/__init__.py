@@ -1,0 +1,1 @@
+"""The hygiene report: the history's findings over time, as one self-contained HTML page."""
