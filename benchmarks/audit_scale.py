@@ -141,9 +141,9 @@ def startup(commands: dict[str, list[str]], runs: int = 15) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def fresh_window(started: float) -> None:
-    """Wait until the sandbox's fixed 60-second window that began at `started` is over."""
-    time.sleep(max(0.0, started + WINDOW_S + 1 - time.monotonic()))
+def fresh_window() -> None:
+    """Wait until the sandbox's fixed 60-second window that held the last request is over."""
+    time.sleep(WINDOW_S + 1)
 
 
 def main() -> None:
@@ -163,17 +163,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             env = pdrun_env(token, Path(tmp))
-            started = time.monotonic()  # a first audit, as users have run one before: its findings remembered
-            measured([PDRUN, "audit", "--base-url", url], env, cwd=Path(tmp))
-            fresh_window(started)
-            started = time.monotonic()
+            measured([PDRUN, "audit", "--base-url", url], env, cwd=Path(tmp))  # users have run one before
+            fresh_window()
             rows["pdrun"] = run_pdrun(url, env, Path(tmp))
-        fresh_window(started)
-        started = time.monotonic()
+        fresh_window()
         rows["ideal"] = run_script("ideal_client.py", url, token, "--concurrency", str(CONCURRENCY),
                                    "--rate-limit", str(args.rate_limit))
         if not args.skip_baseline:
-            fresh_window(started)
+            fresh_window()
             rows["baseline"] = run_script("baseline_audit.py", url, token)
     finally:
         server.terminate()

@@ -31,21 +31,31 @@ def stamp(moment: datetime) -> str:
 
 
 class Budget:
-    """At most `per_minute` requests in any 60 seconds: a burst, then a wait for the window."""
+    """At most `per_minute` requests in any 60 seconds: a burst, then a wait for the window.
+
+    A 429 (the server's window began a moment after ours) holds every sender
+    until the reset it announces.
+    """
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._sent: list[float] = []
+        self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def take(self) -> None:
         with self._lock:
             now = time.monotonic()
+            wait = self._paused_until - now
             if len(self._sent) >= self.per_minute:
-                wait = self._sent[-self.per_minute] + 60 - now
-                if wait > 0:
-                    time.sleep(wait)
+                wait = max(wait, self._sent[-self.per_minute] + 60 - now)
+            if wait > 0:
+                time.sleep(wait)
             self._sent.append(time.monotonic())
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 class Ideal:
@@ -75,7 +85,7 @@ class Ideal:
                     break
                 with self.idle:
                     self.counts["429"] += 1
-                time.sleep(float(response.headers.get("ratelimit-reset", 1)))
+                self.budget.pause(float(response.headers.get("ratelimit-reset", 1)))
             response.raise_for_status()
             if then:
                 then(response.json())
@@ -108,7 +118,7 @@ class Ideal:
         self.listing("/services", "services", {"sort_by": "name:asc"}, each=self.scores)
         self.listing("/escalation_policies", "escalation_policies", {"sort_by": "name:asc"})
         self.listing("/schedules", "schedules", {**window, "include[]": ["final_schedule", "overrides_subschedule"]})
-        self.listing("/users", "users", {"include[]": ["contact_methods", "notification_rules"]})
+        self.listing("/users", "users", {"include[]": ["notification_rules"]})
         self.listing("/teams", "teams", {})
         self.listing("/license_allocations", "license_allocations", {})
         self.listing("/maintenance_windows", "maintenance_windows", {"filter": "open"})

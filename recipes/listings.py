@@ -17,7 +17,7 @@ from typing import Any
 from recipes.spans import stamp
 from runner import Context
 
-USER_INCLUDES = ["contact_methods", "notification_rules"]
+USER_INCLUDES = ["notification_rules"]  # contact methods' references carry their type, all the audits look at
 COVERAGE_DAYS = 14  # the window schedules are listed with their coverage over (schedules-with-gaps' default)
 
 

@@ -85,7 +85,9 @@ def _stamp() -> list[list[Any]]:
     for entry in sys.path:
         try:
             with os.scandir(entry or ".") as found:
-                metadata = sorted([item.name, item.stat().st_mtime_ns] for item in found if item.name.endswith(METADATA))
+                metadata = sorted(
+                    [item.name, item.stat().st_mtime_ns] for item in found if item.name.endswith(METADATA)
+                )
             stamp.append([entry, os.stat(entry or ".").st_mtime_ns, metadata])
         except OSError:  # a zip file, or a folder that does not exist
             stamp.append([entry, _mtime(entry), []])

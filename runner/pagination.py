@@ -39,7 +39,9 @@ class Paginator:
         self._concurrency = max(1, concurrency)
         self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="pdrun-page")
 
-    def classic(self, path: str, wrapper: str, params: Mapping[str, Any], *, by_name: bool = False) -> Iterator[dict[str, Any]]:
+    def classic(
+        self, path: str, wrapper: str, params: Mapping[str, Any], *, by_name: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Every object of a classic listing; past the cap, read from both ends when `by_name`, else ApiError.
 
         A listing too large to read exactly raises before any object is yielded.

@@ -223,7 +223,8 @@ def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_accou
         statements = []
         with sandbox_launch(pd_sandbox, config) as launch:
             sa.event.listen(launch.history.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-            result = run_audit(chosen, launch=launch, params={r.name: launch.launcher.params(config, r) for r in chosen})
+            params = {r.name: launch.launcher.params(config, r) for r in chosen}
+            result = run_audit(chosen, launch=launch, params=params)
         return len(statements), result.totals["findings"]
 
     few = audit()

@@ -19,7 +19,7 @@ def test_the_newer_audits_read_each_collection_once(invoke, pd_sandbox):
     )
     assert reads == sorted([
         # shared with the older audits (and one another): each fetched once in `pdrun audit`
-        ("/users", (("include[]", ("contact_methods", "notification_rules")),), ()),
+        ("/users", (("include[]", ("notification_rules",)),), ()),
         ("/schedules", (("include[]", ("final_schedule", "overrides_subschedule")),), TIMES),  # coverage too
         ("/escalation_policies", (("sort_by", ("name:asc",)),), ()),
         ("/services", (("sort_by", ("name:asc",)),), ()),

@@ -248,7 +248,8 @@ def list_log_entries(account: Account, request: Request) -> Result:
     """
     # Oldest first, the time range is cut out of the sorted entries; reversed, the later of two at one instant
     # comes first, as when sorted newest first.
-    ordered = account.ordered("log_entries", key=_created, types=OVERVIEW_ENTRIES if request.flag("is_overview") else None)
+    types = OVERVIEW_ENTRIES if request.flag("is_overview") else None
+    ordered = account.ordered("log_entries", key=_created, types=types)
     since, until = time_window(request, None, None)
     first = 0 if since is None else bisect_left(ordered, since, key=_created)
     end = len(ordered) if until is None else bisect_left(ordered, until, key=_created)
