@@ -76,13 +76,15 @@ class Probes:
         self._stop = threading.Event()
 
     def watch_pagerduty(self) -> None:
-        """Check PagerDuty now, then every PAGERDUTY_CHECK_S, until stopped."""
+        """Check PagerDuty now, then every PAGERDUTY_CHECK_S, until stopped: every account the schedules use."""
         while True:
-            try:
-                self.daemon.launch.session.get("abilities")
-                self.pagerduty = None
-            except ApiError as exc:
-                self.pagerduty = str(exc)
+            problems = []
+            for name, launch in sorted(self.daemon.launches.items()):
+                try:
+                    launch.session.get("abilities")
+                except ApiError as exc:
+                    problems.append(f"account {name}: {exc}" if len(self.daemon.launches) > 1 else str(exc))
+            self.pagerduty = "; ".join(problems) or None
             self._checked.set()
             if self._stop.wait(PAGERDUTY_CHECK_S):
                 return
