@@ -12,7 +12,7 @@ from types import MappingProxyType, UnionType
 from typing import Any
 from urllib.parse import urlsplit
 
-from runner.errors import ConfigError, suggest
+from runner.errors import ConfigError
 from runner.results import ACCOUNT_NAME, DEFAULT_ACCOUNT
 
 CONFIG_ENV = "PDRUN_CONFIG"
@@ -121,7 +121,7 @@ class Config:
         """The settings of account `name` (as `where` names it), or ConfigError listing the known accounts."""
         accounts = self.accounts
         if name not in accounts:
-            raise ConfigError(f"{where}: no account named {name!r}{suggest(name, accounts)} in {self.source}"
+            raise ConfigError(f"{where}: no account named {name!r} in {self.source}"
                               f" (known: {', '.join(accounts) or 'none'})")
         return accounts[name]
 
