@@ -53,7 +53,8 @@ class Target:
         if self.all_accounts and self.accounts:
             raise UsageError("--account and --all-accounts exclude each other")
         if self.base_url and self.several:
-            raise UsageError("--base-url points one account elsewhere: name at most one --account with it")
+            asked = "every account" if self.all_accounts else f"accounts {', '.join(dict.fromkeys(self.accounts))}"
+            raise UsageError(f"--base-url points one account elsewhere, and these runs are on {asked}")
 
     @property
     def several(self) -> bool:

@@ -87,7 +87,7 @@ def test_a_bad_account_table(invoke, workdir, pd_sandbox, setting, phrase):
         (["audit", "--all-accounts"], {"PAGERDUTY_API_TOKEN": "x"}, "no PagerDuty API token for account 'eu'"),
         (["audit", "--account", "eu", "--all-accounts"], {}, "--account and --all-accounts exclude each other"),
         (["audit", "--all-accounts", "--base-url", "http://127.0.0.1:9"], {},
-         "--base-url points one account elsewhere"),
+         "--base-url points one account elsewhere, and these runs are on every account"),
         (["schedules", "--account", "mars"], {}, "--account mars: no account named 'mars'"),
     ],
 )
