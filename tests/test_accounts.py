@@ -109,6 +109,7 @@ def test_a_write_names_the_table_missing_from_email(invoke, workdir, pd_server, 
     result = invoke("incident-note", "--account", "eu", "--incident", DEMO_INCIDENT_ID, "--message", "hi",
                     environ={"PD_EU_TOKEN": EU_TOKEN})
     refused(result, pd_sandbox, "set from_email in [accounts.eu] of")
+    assert EU_TOKEN not in result.output
 
 
 def test_identity_keeps_the_default_account_as_it_was_and_tells_the_others_apart():
@@ -263,3 +264,22 @@ def test_a_schedule_on_a_bad_account(invoke, two_accounts, pd_sandbox, table, ph
     result = invoke("schedules")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "1 problem(s) with the schedules" in result.stderr and phrase in result.stderr
+
+
+def test_serve_refuses_a_reload_onto_an_account_it_did_not_open(pd_sandbox, tmp_path):
+    from runner.daemon import Daemon
+    from runner.errors import ConfigError
+    from runner.launch import Launcher, Target
+    from runner.schedules import build_schedules
+
+    path = tmp_path / "config.toml"
+    path.write_text(TWO_ACCOUNTS + f'[runner]\nstate = "sqlite:///{tmp_path / "history.db"}"\n' + SCHEDULES)
+    launcher = Launcher(environ={}, cwd=tmp_path, sandbox_app=lambda: pd_sandbox)
+    config = launcher.config(path)
+    schedules = build_schedules(config, launcher)
+    with launcher.open(config, Target(sandbox=True)) as launch:
+        daemon = Daemon(launches={"default": launch}, schedules=[s for s in schedules if s.account == "default"])
+        with pytest.raises(ConfigError, match=r"schedules on accounts pdrun serve did not start with \(eu\)"):
+            daemon.reload(schedules)
+        assert [s.key for s in daemon.schedules] == ["teamless"]
+    assert [s.key for s in schedules] == ["teamless", "teamless@eu", "eu-only@eu"]
