@@ -78,9 +78,10 @@ class Launcher:
 
     `sandbox_app` builds the app `--sandbox` runs against (default: a fresh
     demo account, whose subdomain is the account's name but for the default
-    account); tests pass their own, which every account then shares. `disabled` names plugins to leave
-    out; `reserved_params` are option names the CLI gives every run, which
-    no recipe parameter may take. `sleep` is how sessions wait between retries.
+    account); tests pass their own, which every account then shares.
+    `disabled` names plugins to leave out; `reserved_params` are option
+    names the CLI gives every run, which no recipe parameter may take.
+    `sleep` is how sessions wait between retries.
     """
 
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
@@ -212,9 +213,10 @@ class Launcher:
         of the user it acts as in every account (or `acting_as`), checked before anything is opened.
         """
         names = self.accounts(config, target)
-        for name in names:
-            for recipe in writing if not acting_as else ():
-                require_writer(config, recipe, name, sandbox=target.sandbox)
+        if not acting_as:
+            for name in names:
+                for recipe in writing:
+                    require_writer(config, recipe, name, sandbox=target.sandbox)
         with contextlib.ExitStack() as opened:
             sessions = []
             for name in names:
