@@ -1,47 +1,71 @@
-"""Progress of a long audit on a terminal's stderr: the recipe running and the requests so far."""
+"""Progress of a long audit on a terminal's stderr: the recipe running in each account and the requests so far."""
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     import httpx2
 
 
-class Progress:
-    """One line on a terminal, rewritten as an audit goes; log lines print above it."""
+class _Line:
+    """The one line on the terminal, shared by the accounts audited at once; log lines print above it."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self._stream = stream
-        self._label = ""
-        self._requests = 0
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.labels: dict[str, str] = {}  # by account ("" when one account is audited), in the order they began
+        self.requests = 0
+        self.lock = threading.Lock()
+
+    def show(self) -> None:
+        shown = ", ".join(f"{account} {label}".strip() for account, label in self.labels.items())
+        self.stream.write(f"\r\033[Kauditing {shown} - {self.requests} requests")
+        self.stream.flush()
+
+
+class Progress:
+    """One line on a terminal, rewritten as an audit goes; `account(name)` is the part one account's audit updates."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, _line: _Line | None = None, _account: str = "") -> None:
+        self._line = _line or _Line(stream)
+        self._account = _account
+
+    def account(self, name: str) -> Progress:
+        """The progress of one of several accounts audited at once, shown on the same line."""
+        return Progress(_line=self._line, _account=name)
 
     def recipe(self, n: int, total: int, name: str) -> None:
-        self._label = f"[{n}/{total}] {name}"
-        self._show()
+        with self._line.lock:
+            self._line.labels[self._account] = f"[{n}/{total}] {name}"
+            self._line.show()
 
     def request(self, _request: httpx2.Request) -> None:
-        self._requests += 1
-        self._show()
+        with self._line.lock:
+            self._line.requests += 1
+            self._line.show()
 
     def done(self) -> None:
-        self._stream.write("\r\033[K")
-        self._stream.flush()
+        """This account's audit is over; the line is cleared once every account's is."""
+        with self._line.lock:
+            self._line.labels.pop(self._account, None)
+            if self._line.labels:
+                self._line.show()
+            else:
+                self._line.stream.write("\r\033[K")
+                self._line.stream.flush()
 
     def write(self, text: str) -> int:
         """Print a log line above the progress line (so logging can use this object as its stream)."""
-        self._stream.write(f"\r\033[K{text}")
-        if text.endswith("\n") and self._label:
-            self._show()
+        with self._line.lock:
+            self._line.stream.write(f"\r\033[K{text}")
+            if text.endswith("\n") and self._line.labels:
+                self._line.show()
         return len(text)
 
     def flush(self) -> None:
-        self._stream.flush()
+        self._line.stream.flush()
 
     def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def _show(self) -> None:
-        self._stream.write(f"\r\033[Kauditing {self._label} - {self._requests} requests")
-        self._stream.flush()
+        return self._line.stream.isatty()
