@@ -15,7 +15,7 @@ import structlog
 from runner.errors import HistoryError
 from runner.policy import READ_ONLY
 from runner.read_cache import ReadCache
-from runner.results import SEVERITIES, RunResult, summarize
+from runner.results import SEVERITIES, RunResult, account_name, summarize
 from runner.run import new_run_id
 from runner.timestamps import now_iso
 
@@ -57,6 +57,7 @@ class AuditResult:
         return {
             "audit_id": self.audit_id,
             "account": self.account,
+            "account_name": account_name(self.account),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "sections": {s.recipe: s.to_dict() for s in self.sections},
@@ -124,7 +125,7 @@ def run_audit(
                 gc.enable()
         if progress:
             progress.done()
-        audit = AuditResult(audit_id, session.url, started_at, now_iso(), sections, not_run)
+        audit = AuditResult(audit_id, session.account, started_at, now_iso(), sections, not_run)
         log.info("audit.finished", **{k: v for k, v in audit.totals.items() if k != "by_severity"})
     return audit
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.errors import ConfigError
+from runner.results import ACCOUNT_NAME, DEFAULT_ACCOUNT
 
 CONFIG_ENV = "PDRUN_CONFIG"
 REGION_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.com"}
@@ -29,7 +30,7 @@ def _within(minimum: float, maximum: float) -> dict[str, float]:
 
 @dataclass(frozen=True, kw_only=True)
 class PagerDutyConfig:
-    """The `[pagerduty]` table: how to reach and authenticate to the account."""
+    """The `[pagerduty]` table, or an `[accounts.<name>]` one: how to reach and authenticate to an account."""
 
     token_env: str = "PAGERDUTY_API_TOKEN"
     token_file: str | None = None
@@ -84,6 +85,8 @@ class ScheduleConfig:
     allow_writes: bool = False
     max_writes: int | None = field(default=None, metadata=_within(0, 1_000_000))
     sinks: list = field(default_factory=list)
+    account: str | None = None
+    accounts: list = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -96,6 +99,9 @@ class Config:
 
     path: Path | None = None
     pagerduty: PagerDutyConfig = field(default_factory=PagerDutyConfig)
+    named_accounts: Mapping[str, PagerDutyConfig] = field(default_factory=lambda: MappingProxyType({}))
+    # Whether [pagerduty] is an account (the default one): unless the file names accounts but has no [pagerduty].
+    default_account: bool = True
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
@@ -105,6 +111,19 @@ class Config:
     @property
     def source(self) -> str:
         return str(self.path) if self.path else "built-in defaults"
+
+    @property
+    def accounts(self) -> dict[str, PagerDutyConfig]:
+        """Every account, by name: the default one ([pagerduty]) first, then the `[accounts.<name>]` tables."""
+        return ({DEFAULT_ACCOUNT: self.pagerduty} if self.default_account else {}) | dict(self.named_accounts)
+
+    def account(self, name: str, *, where: str) -> PagerDutyConfig:
+        """The settings of account `name` (as `where` names it), or ConfigError listing the known accounts."""
+        accounts = self.accounts
+        if name not in accounts:
+            raise ConfigError(f"{where}: no account named {name!r} in {self.source}"
+                              f" (known: {', '.join(accounts) or 'none'})")
+        return accounts[name]
 
     def max_writes(self, recipe: str) -> int | None:
         """The cap `[recipes.<recipe>] max_writes` sets, if any."""
@@ -145,7 +164,7 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None,
 
 def parse(data: Mapping[str, Any], path: Path) -> Config:
     """Check a decoded configuration document and build a Config from it."""
-    known = {*SECTIONS, *NAMED_TABLES, "schedule"}
+    known = {*SECTIONS, *NAMED_TABLES, "accounts", "schedule"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}: unknown table [{key}] (known: {', '.join(sorted(known))})")
@@ -153,11 +172,14 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     if sections["pagerduty"].base_url:
         check_url(sections["pagerduty"].base_url, where=f"{path}: [pagerduty] base_url")
     named = {key: _named_tables(data.get(key, {}), path, key, what) for key, what in NAMED_TABLES.items()}
+    accounts = _accounts(data.get("accounts", {}), path)
     schedules = data.get("schedule", [])
     if not isinstance(schedules, list):
         raise ConfigError(f"{path}: schedules are written as [[schedule]] tables")
     return Config(
         path=path,
+        named_accounts=accounts,
+        default_account="pagerduty" in data or not accounts,
         schedules=tuple(
             _section(ScheduleConfig, table, f"{path}: [[schedule]] #{n}") for n, table in enumerate(schedules, 1)
         ),
@@ -170,6 +192,30 @@ def _named_tables(tables: Any, path: Path, key: str, what: str) -> Mapping[str, 
     if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
         raise ConfigError(f"{path}: [{key}] must hold one table per {what}, as [{key}.<name>]")
     return MappingProxyType({name: MappingProxyType(table) for name, table in tables.items()})
+
+
+def _accounts(tables: Any, path: Path) -> Mapping[str, PagerDutyConfig]:
+    """Check the `[accounts.<name>]` tables: a name fit for a subdomain, the token's source, the settings."""
+    accounts = {}
+    for name, table in _named_tables(tables, path, "accounts", "account").items():
+        where = f"{path}: [accounts.{name}]"
+        if name == DEFAULT_ACCOUNT:
+            raise ConfigError(f"{where}: the account named {DEFAULT_ACCOUNT} is [pagerduty];"
+                              " give this one another name")
+        if not ACCOUNT_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: an account's name is lower-case letters, digits and dashes, as a subdomain is")
+        if "token_env" not in table and "token_file" not in table:
+            raise ConfigError(f"{where}: give token_env (the environment variable holding this account's token)"
+                              " or token_file; an account never borrows another's token")
+        accounts[name] = _section(PagerDutyConfig, dict(table), where)
+        if accounts[name].base_url:
+            check_url(accounts[name].base_url, where=f"{where} base_url")
+    return MappingProxyType(accounts)
+
+
+def account_table(name: str) -> str:
+    """Where an account is configured: `[pagerduty]` for the default one, else `[accounts.<name>]`."""
+    return "[pagerduty]" if name == DEFAULT_ACCOUNT else f"[accounts.{name}]"
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

@@ -9,7 +9,7 @@ and on PostgreSQL only the replica holding the lead fires at all
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from runner.errors import PdrunError
+from runner.errors import ConfigError, PdrunError
 from runner.history.store import run_row
 from runner.replicas import Replica
 from runner.results import run_key
@@ -69,17 +69,19 @@ class FireExecutor(BaseExecutor):
 
 @dataclass
 class Daemon:
-    """Fire schedules through one launch: one run per schedule at a time, all sharing one session.
+    """Fire schedules through a launch per account: one run per schedule and account at a time.
 
     Each fire claims its (schedule, fire time) in the history and records
     its run in the same transaction; a fire that finds the schedule's
     previous run still going, on any replica, is recorded as skipped.
     So missed fires coalesce, a slow recipe never holds up another
     schedule, and shutdown can wait for runs with a deadline. `on_finished`
-    is told of every run this daemon finishes.
+    is told of every run this daemon finishes. `launches` holds a launch
+    (a session, and the one history they share) for every account the
+    schedules use, by name.
     """
 
-    launch: Launch
+    launches: Mapping[str, Launch]
     schedules: list[Schedule]
     misfire_grace_s: int = 300
     on_finished: Callable[[RunResult], None] | None = None
@@ -90,16 +92,19 @@ class Daemon:
     _stopping: bool = False
 
     def __post_init__(self) -> None:
-        self.replica = Replica(self._history, lead=self._lead, follow=self._follow, limiter=self.launch.session.limiter)
+        limiters = [launch.session.limiter for launch in self.launches.values() if launch.session.limiter]
+        self.replica = Replica(self.history, lead=self._lead, follow=self._follow, limiters=limiters)
 
     @property
-    def _history(self) -> History:
-        assert self.launch.history is not None, "pdrun serve always records its runs"
-        return self.launch.history
+    def history(self) -> History:
+        """The history every account's runs are recorded in."""
+        history = next(iter(self.launches.values())).history
+        assert history is not None, "pdrun serve always records its runs"
+        return history
 
     def start(self) -> None:
         """Mark orphaned runs, join the replicas, and fire (catching up fires missed) once this one leads."""
-        orphans = self._history.interrupt_orphans(at=now_iso())
+        orphans = self.history.interrupt_orphans(at=now_iso())
         if orphans:
             log.warning("runs.orphaned", interrupted=orphans)
         self._scheduler = BackgroundScheduler(
@@ -109,17 +114,22 @@ class Daemon:
         )
         self._scheduler.start()
         self.replica.start()
-        log.info("serve.started", schedules=[s.name for s in self.schedules if s.enabled], replica=self.replica.id,
+        log.info("serve.started", schedules=[s.key for s in self.schedules if s.enabled], replica=self.replica.id,
                  firing=self.replica.firing)
 
     def reload(self, schedules: list[Schedule]) -> None:
-        """Swap in a new set of schedules; runs in progress go on."""
+        """Swap in a new set of schedules; runs in progress go on. Schedules on an account this daemon has no
+        session for are refused (PdrunError): the running set stays."""
+        unopened = sorted({s.account for s in schedules if s.enabled} - set(self.launches))
+        if unopened:
+            raise ConfigError(f"schedules on accounts pdrun serve did not start with ({', '.join(unopened)}):"
+                              " restart it to add an account")
         with self._guard:
             self.schedules = schedules
             if self.replica.firing:
                 self._scheduler.remove_all_jobs()
                 self._install()
-        log.info("serve.reloaded", schedules=[s.name for s in schedules if s.enabled])
+        log.info("serve.reloaded", schedules=[s.key for s in schedules if s.enabled])
 
     def stop(self, grace_s: float) -> list[str]:
         """Stop firing, give running runs `grace_s` seconds, record the rest as interrupted; return their ids."""
@@ -136,7 +146,7 @@ class Daemon:
         timer.cancel()
         with self._guard:
             left = [run_id for run_id, thread in self._running.items() if thread.is_alive()]
-        self._history.interrupt(left, at=now_iso())
+        self.history.interrupt(left, at=now_iso())
         self.replica.stop()
         log.info("serve.stopped", interrupted=len(left))
         return left
@@ -157,58 +167,60 @@ class Daemon:
         for schedule in self.schedules:
             if not schedule.enabled:
                 continue
-            last = self._history.last_fire(schedule.name)
+            last = self.history.last_fire(schedule.name, schedule.account)
             due = schedule.next_fire(parse_iso(last)) if last else None
             if due is not None and due <= now:  # every replica computes the same fire: one of them runs it
-                log.info("schedule.catch_up", schedule=schedule.name, missed=iso(due))
+                log.info("schedule.catch_up", schedule=schedule.name, account=schedule.account, missed=iso(due))
                 self._scheduler.add_job(
-                    self._fire, DateTrigger(run_date=due), args=[schedule.name], id=f"{schedule.name} (catch-up)",
+                    self._fire, DateTrigger(run_date=due), args=[schedule.key], id=f"{schedule.key} (catch-up)",
                     misfire_grace_time=None, replace_existing=True,
                 )
             self._scheduler.add_job(
-                self._fire, schedule.trigger, args=[schedule.name], id=schedule.name, name=schedule.name,
+                self._fire, schedule.trigger, args=[schedule.key], id=schedule.key, name=schedule.key,
                 replace_existing=True,
             )
 
-    def _fire(self, name: str, due: datetime | None = None) -> None:
-        """Claim the fire of schedule `name` due at `due`, and run it if this replica won it.
+    def _fire(self, key: str, due: datetime | None = None) -> None:
+        """Claim the fire of the schedule known by `key` due at `due`, and run it if this replica won it.
 
         FireExecutor always passes `due`; the default only satisfies
         APScheduler, which checks a job's arguments when it is added.
         """
-        schedule = next((s for s in self.schedules if s.name == name), None)
+        schedule = next((s for s in self.schedules if s.key == key), None)
         if schedule is None or due is None or not self.replica.firing:
             return
-        account, run_id = self.launch.session.url, new_run_id()
+        launch = self.launches[schedule.account]
+        name, account, run_id = schedule.name, launch.session.account, new_run_id()
         row = run_row(run_id, account, run_key(account, schedule.recipe.name, schedule.params), schedule.recipe.name,
                       schedule.params, name, replica=self.replica.id)
+        about = {"schedule": name, "account": schedule.account}
         try:
-            outcome, started_at = self.replica.fleet.claim_fire(schedule=name, fire_time=iso(due), row=row)
+            outcome, started_at = self.replica.fleet.claim_fire(fire=key, fire_time=iso(due), row=row)
         except PdrunError as exc:
-            log.error("fire.failed", schedule=name, due=iso(due), error=str(exc))
+            log.error("fire.failed", **about, due=iso(due), error=str(exc))
             return
         if outcome == "taken":
-            log.debug("fire.taken", schedule=name, due=iso(due))
+            log.debug("fire.taken", **about, due=iso(due))
             return
         if outcome == "skipped":
-            log.warning("run.skipped", schedule=name, recipe=schedule.recipe.name, reason="previous run still going")
+            log.warning("run.skipped", **about, recipe=schedule.recipe.name, reason="previous run still going")
             return
         with self._guard:
             stopping = self._stopping
             if not stopping:
                 self._running[run_id] = threading.current_thread()
         if stopping:
-            self._history.interrupt([run_id], at=now_iso())
+            self.history.interrupt([run_id], at=now_iso())
             return
         try:
-            result = self.launch.run(
+            result = launch.run(
                 schedule.recipe, schedule.params, policy=schedule.policy, trigger="schedule",
                 schedule=schedule.name, sinks=schedule.sinks, run_id=run_id, started_at=started_at,
             )
             if self.on_finished is not None:
                 self.on_finished(result)
         except PdrunError as exc:
-            log.error("run.not_recorded", schedule=schedule.name, error=str(exc))
+            log.error("run.not_recorded", **about, error=str(exc))
         finally:
             with self._guard:
                 self._running.pop(run_id, None)

@@ -78,13 +78,15 @@ class Probes:
         self._stop = threading.Event()
 
     def watch_pagerduty(self) -> None:
-        """Check PagerDuty now, then every PAGERDUTY_CHECK_S, until stopped."""
+        """Check PagerDuty now, then every PAGERDUTY_CHECK_S, until stopped: every account the schedules use."""
         while True:
-            try:
-                self.daemon.launch.session.get("abilities")
-                self.pagerduty = None
-            except ApiError as exc:
-                self.pagerduty = str(exc)
+            problems = []
+            for name, launch in sorted(self.daemon.launches.items()):
+                try:
+                    launch.session.get("abilities")
+                except ApiError as exc:
+                    problems.append(f"account {name}: {exc}" if len(self.daemon.launches) > 1 else str(exc))
+            self.pagerduty = "; ".join(problems) or None
             self._checked.set()
             if self._stop.wait(PAGERDUTY_CHECK_S):
                 return
@@ -106,7 +108,6 @@ class Probes:
             "replicas": len(replica.peers),
         }
 
-
     def report(self, query: str) -> tuple[int, str]:
         """The HTML report of the history for a query (`days`, `team`, `recipe`), or why there is none."""
         from urllib.parse import parse_qs
@@ -115,15 +116,14 @@ class Probes:
         from runner.trends.page import render
 
         asked = parse_qs(query)
-        launch = self.daemon.launch
-        assert launch.history is not None, "pdrun serve always records its runs"
-        audits = [r.name for r in launch.launcher.registry().recipes.values() if r.kind == "audit"]
+        launcher = next(iter(self.daemon.launches.values())).launcher
+        audits = [r.name for r in launcher.registry().recipes.values() if r.kind == "audit"]
         try:
             days = asked.get("days", ["90"])[-1]
             if not days.isdigit():
                 raise UsageError(f"days {days}: give a number of days")
             scope = Scope(days=int(days), team=asked.get("team", [None])[-1], recipes=tuple(asked.get("recipe", ())))
-            return 200, render(build_report(launch.history, scope, audits=audits))
+            return 200, render(build_report(self.daemon.history, scope, audits=audits))
         except UsageError as exc:
             return 400, f"{exc}\n"
         except HistoryError as exc:

@@ -34,8 +34,8 @@ class Metrics:
 
     def __init__(self, daemon: Daemon) -> None:
         self.registry = CollectorRegistry()
-        self._runs = Counter("pdrun_runs", "Runs this replica finished, by recipe and status.", ["recipe", "status"],
-                             registry=self.registry)
+        self._runs = Counter("pdrun_runs", "Runs this replica finished, by recipe, status and account.",
+                             ["recipe", "status", "account"], registry=self.registry)
         self._duration = Histogram("pdrun_run_duration_seconds", "How long this replica's runs took, by recipe.",
                                    ["recipe"], buckets=DURATION_BUCKETS, registry=self.registry)
         self.registry.register(_Now(daemon))
@@ -43,7 +43,7 @@ class Metrics:
 
     def observe(self, result: RunResult) -> None:
         """Count a finished run and its duration."""
-        self._runs.labels(result.recipe, result.status).inc()
+        self._runs.labels(result.recipe, result.status, result.account_name).inc()
         self._duration.labels(result.recipe).observe(result.duration_ms / 1000)
 
     def exposition(self) -> bytes:
@@ -58,29 +58,34 @@ class _Now:
         self._daemon = daemon
 
     def collect(self) -> Iterator[Metric]:
-        session, replica = self._daemon.launch.session, self._daemon.replica
-        answers = dict(session.api_counts.answers)
-        requests = CounterMetricFamily("pdrun_api_requests", "PagerDuty API requests, by response status"
-                                       " (error: no response).", labels=["status"])
-        for status, count in sorted(answers.items()):
-            requests.add_metric([status], count)
-        yield requests
-        yield CounterMetricFamily("pdrun_api_rate_limited", "PagerDuty API responses that were 429 (each retried).",
-                                  value=answers.get("429", 0))
-        yield CounterMetricFamily("pdrun_api_retries", "PagerDuty API requests retried (429, 5xx on reads, network).",
-                                  value=session.api_counts.retries)
-        if session.limiter is not None:
-            yield GaugeMetricFamily("pdrun_rate_budget_remaining", "Requests this replica may still make in the"
-                                    " current 60 seconds.", value=session.limiter.remaining())
-            yield GaugeMetricFamily("pdrun_rate_budget_per_minute", "This replica's share of the token's rate budget.",
-                                    value=session.limiter.per_minute)
+        replica = self._daemon.replica
+        requests = CounterMetricFamily("pdrun_api_requests", "PagerDuty API requests, by account and response status"
+                                       " (error: no response).", labels=["account", "status"])
+        limited = CounterMetricFamily("pdrun_api_rate_limited", "PagerDuty API responses that were 429 (each"
+                                      " retried), by account.", labels=["account"])
+        retries = CounterMetricFamily("pdrun_api_retries", "PagerDuty API requests retried (429, 5xx on reads,"
+                                      " network), by account.", labels=["account"])
+        remaining = GaugeMetricFamily("pdrun_rate_budget_remaining", "Requests this replica may still make in the"
+                                      " current 60 seconds, by account.", labels=["account"])
+        per_minute = GaugeMetricFamily("pdrun_rate_budget_per_minute", "This replica's share of each account's"
+                                       " token's rate budget.", labels=["account"])
+        for name, launch in sorted(self._daemon.launches.items()):
+            session = launch.session
+            answers = dict(session.api_counts.answers)
+            for status, count in sorted(answers.items()):
+                requests.add_metric([name, status], count)
+            limited.add_metric([name], answers.get("429", 0))
+            retries.add_metric([name], session.api_counts.retries)
+            if session.limiter is not None:
+                remaining.add_metric([name], session.limiter.remaining())
+                per_minute.add_metric([name], session.limiter.per_minute)
+        yield from (requests, limited, retries, remaining, per_minute)
         yield GaugeMetricFamily("pdrun_replica_firing", "1 if this replica fires the schedules.", value=replica.firing)
         yield GaugeMetricFamily("pdrun_replicas", "Live pdrun serve replicas on the history.", value=len(replica.peers))
         yield from self._history()
 
     def _history(self) -> Iterator[Metric]:
-        history = self._daemon.launch.history
-        assert history is not None, "pdrun serve always records its runs"
+        history = self._daemon.history
         try:
             counts, successes = findings_by_state(history), last_successes(history)
         except HistoryError as exc:  # the scrape still shows the rest
@@ -93,7 +98,8 @@ class _Now:
             found.add_metric([recipe, severity, state], count)
         yield found
         last = GaugeMetricFamily("pdrun_schedule_last_success_timestamp_seconds", "When each schedule's latest"
-                                 " complete (ok or findings) run finished, in Unix time.", labels=["schedule"])
-        for schedule, finished_at in sorted(successes.items()):
-            last.add_metric([schedule], parse_iso(finished_at).timestamp())
+                                 " complete (ok or findings) run on each account finished, in Unix time.",
+                                 labels=["schedule", "account"])
+        for (schedule, account), finished_at in sorted(successes.items()):
+            last.add_metric([schedule, account], parse_iso(finished_at).timestamp())
         yield last

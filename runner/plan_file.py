@@ -1,5 +1,8 @@
 """Saved plans: the writes of a dry run, replayed by `pdrun apply` on the same account, within the recipe's declaration.
 
+A plan names its account by identity (`runner.results.account_identity`):
+the default account by its base URL, a named one as name@URL.
+
 Nothing in a plan file is trusted: `apply` refuses any action the installed
 recipe does not declare, any path off the account's API, and a plan made
 for another account; it counts what each write changes itself.
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
 from runner.recipe import TEMPLATE, WRITE_METHODS
+from runner.results import account_name, account_url
 from runner.report import write_whole
 
 if TYPE_CHECKING:
@@ -95,16 +99,15 @@ class Plan:
                 )
 
     def check_account(self, session: Session, path: Path) -> None:
-        """Refuse to apply a plan made for another account: another base URL, or (by what PagerDuty says
-        of its objects) another subdomain, since every US account shares one base URL."""
-        subdomain = session.subdomain() if session.url == self.account else None
-        if session.url != self.account or (self.subdomain and subdomain != self.subdomain):
-            planned = f"{self.account} ({self.subdomain or 'subdomain unknown'})"
-            here = f"{session.url}" + (f" ({subdomain or 'subdomain unknown'})" if session.url == self.account else "")
-            raise UsageError(
-                f"{path} was planned for {planned} (run {self.run_id}); this session is {here}:"
-                " refusing to apply it elsewhere"
-            )
+        """Refuse to apply a plan made for another account: another name or base URL, or (by what PagerDuty
+        says of its objects) another subdomain, since every US account shares one base URL."""
+        same = session.account == self.account
+        subdomain = session.subdomain() if same and self.subdomain else None
+        if not same or subdomain != self.subdomain:
+            planned = _account(self.account, self.subdomain)
+            here = _account(session.account, subdomain) if same else _account(session.account)
+            raise UsageError(f"{path} was planned for {planned} (run {self.run_id}); this session is {here}:"
+                             " refusing to apply it elsewhere")
 
     def replay(self, recipe: Recipe) -> Recipe:
         """`recipe` planning exactly this plan's writes, so its declaration still holds for each."""
@@ -115,6 +118,12 @@ class Plan:
             return iter(())
 
         return dataclasses.replace(recipe, func=replay, summary=f"Apply plan of run {self.run_id}")
+
+
+def _account(identity: str, subdomain: str | None = "") -> str:
+    """An account as a refusal names it: `account 'eu' (https://api.eu.pagerduty.com, subdomain acme)`."""
+    known = "" if subdomain == "" else f", subdomain {subdomain or 'unknown'}"
+    return f"account {account_name(identity)!r} ({account_url(identity)}{known})"
 
 
 def _typed(data: Any, key: str, kind: type | tuple[type, ...]) -> Any:

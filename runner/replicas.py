@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -81,7 +81,7 @@ class Replica:
     """
 
     def __init__(self, history: History, *, lead: Callable[[], None], follow: Callable[[], None],
-                 limiter: RateLimiter | None) -> None:
+                 limiters: Sequence[RateLimiter] = ()) -> None:
         self.id = uuid.uuid4().hex[:16]
         history.replica = self.id
         self.fleet = Fleet(history, self.id)
@@ -89,7 +89,7 @@ class Replica:
         self._leadership = Leadership(history.engine) if postgres else None
         self._lead = lead
         self._follow = follow
-        self._limiter = limiter
+        self._limiters = limiters  # each account's budget: its token's, split between the firing replicas
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="replica", daemon=True)
         self.firing = False
@@ -127,8 +127,8 @@ class Replica:
             self.beat_at = time.monotonic()
             if interrupted:
                 log.warning("runs.orphaned", interrupted=interrupted, reason="their replica stopped beating")
-            if self._limiter is not None:
-                self._limiter.share(sum(peer.firing for peer in self.peers))
+            for limiter in self._limiters:
+                limiter.share(sum(peer.firing for peer in self.peers))
         if firing != self.firing:
             self.firing = firing
             if firing:

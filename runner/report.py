@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.results import SEVERITIES, Action, Finding, RunResult
+from runner.results import DEFAULT_ACCOUNT, SEVERITIES, Action, Finding, RunResult, account_name
 from runner.write_words import describe_action
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "csv", "markdown")
 CSV_COLUMNS = (
     "recipe", "rule", "severity", "object_type", "object_id", "object_name", "url", "team_ids", "message", "state",
+    "account",
 )
 # A run with writes prints one row per write instead.
 ACTION_CSV_COLUMNS = ("recipe", "status", "method", "path", "changes", "write", "error")
@@ -48,11 +49,11 @@ def render(result: RunResult, fmt: str) -> str:
     if result.columns:
         return _rows(result, fmt)
     if fmt == "csv":
-        return _actions_csv(result) if result.actions else _csv([result])
+        return _actions_csv(result) if result.actions else findings_csv([result])
     if fmt == "markdown":
         if result.actions and not result.findings:
             return f"# pdrun {result.recipe}\n\n{_run_line(result)}" + _actions_markdown(result.actions)
-        text = _markdown(f"pdrun {result.recipe}", [result], _run_line(result))
+        text = _markdown(f"# pdrun {result.recipe}", [result], _run_line(result))
         return text + _actions_markdown(result.actions) if result.actions else text
     parts = []
     if result.findings or result.resolved:
@@ -80,15 +81,15 @@ def _rows(result: RunResult, fmt: str) -> str:
     return "\n\n".join([table(cells, result.columns), line] if cells else ["No rows.", line])
 
 
-def render_audit(audit: AuditResult, fmt: str) -> str:
-    """Return an audit's results in format `fmt`: by severity, then recipe."""
+def render_audit(audit: AuditResult, fmt: str, *, heading: str = "# pdrun audit") -> str:
+    """Return an audit's results in format `fmt`: by severity, then recipe (`heading` tops the markdown)."""
     if fmt == "json":
         return json.dumps(audit.to_dict(), indent=2)
     if fmt == "csv":
-        return _csv(audit.sections)
+        return findings_csv(audit.sections)
     line = _audit_line(audit)
     if fmt == "markdown":
-        return _markdown("pdrun audit", audit.sections, line)
+        return _markdown(heading, audit.sections, line)
     remembered = all(s.summary is not None for s in audit.sections)
     parts = []
     for severity, findings in _by_severity(audit.sections):
@@ -124,7 +125,8 @@ def _findings_table(findings: Sequence[Finding], remembered: bool, *, recipe: bo
     return table([[row[i] for i in keep] for row in rows], [headers[i] for i in keep])
 
 
-def _csv(sections: Sequence[RunResult]) -> str:
+def findings_csv(sections: Sequence[RunResult]) -> str:
+    """One CSV row per finding of the runs, with the stable columns CSV_COLUMNS."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -133,7 +135,7 @@ def _csv(sections: Sequence[RunResult]) -> str:
             writer.writerow(
                 (
                     f.recipe, f.rule, f.severity, f.object.type, f.object.id, f.object.summary,
-                    f.object.html_url or "", ";".join(f.object.teams), f.message, f.state or "",
+                    f.object.html_url or "", ";".join(f.object.teams), f.message, f.state or "", section.account_name,
                 )
             )
     return out.getvalue().rstrip("\n")
@@ -154,8 +156,8 @@ def _actions_markdown(actions: Sequence[Action]) -> str:
     return "\n".join(lines)
 
 
-def _markdown(title: str, sections: Sequence[RunResult], line: str) -> str:
-    lines = [f"# {title}", "", line, ""]
+def _markdown(heading: str, sections: Sequence[RunResult], line: str) -> str:
+    lines = [heading, "", line, ""]
     grouped = _by_severity(sections)
     if grouped:
         lines += ["| Severity | Recipe | Object | Message | State |", "|---|---|---|---|---|"]
@@ -197,8 +199,14 @@ def _run_line(result: RunResult) -> str:
     dry = " (dry run)" if result.dry_run else ""
     return (
         f"{result.recipe}: {result.status}{dry}: {', '.join(counts)}"
-        f" - run {result.run_id}, {result.api_calls} API calls, {result.duration_ms} ms"
+        f" - run {result.run_id}{_on(result.account)}, {result.api_calls} API calls, {result.duration_ms} ms"
     )
+
+
+def _on(account: str) -> str:
+    """Which account a line is about, when it is not the default one."""
+    name = account_name(account)
+    return "" if name == DEFAULT_ACCOUNT else f" on account {name}"
 
 
 def _audit_line(audit: AuditResult) -> str:
@@ -208,6 +216,6 @@ def _audit_line(audit: AuditResult) -> str:
     failed = f"; {len(totals['failed'])} failed" if totals["failed"] else ""
     failed += f"; {len(totals['not_run'])} not run" if totals["not_run"] else ""
     return (
-        f"audit {audit.audit_id}: {totals['findings']} findings ({severities or 'none'}) from {totals['recipes']}"
-        f" recipes{memory}{failed}; {totals['api_calls']} API requests"
+        f"audit {audit.audit_id}{_on(audit.account)}: {totals['findings']} findings ({severities or 'none'})"
+        f" from {totals['recipes']} recipes{memory}{failed}; {totals['api_calls']} API requests"
     )

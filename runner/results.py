@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,6 +16,32 @@ ACTION_STATUSES = ("planned", "done", "failed", "skipped", "unknown")
 def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters as JSON has them (repeatable values as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+DEFAULT_ACCOUNT = "default"
+# An account's name, as `[accounts.<name>]` gives it: what a PagerDuty subdomain may be.
+ACCOUNT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def account_identity(name: str, url: str) -> str:
+    """How runs, findings and write claims know an account: the default one by its base URL, any other as name@URL.
+
+    The default account keeps the identity it had before accounts had names,
+    so a history's memory of it goes on; a named account is told apart from
+    every other, even where all share PagerDuty's one US base URL.
+    """
+    return url if name == DEFAULT_ACCOUNT else f"{name}@{url}"
+
+
+def account_name(identity: str) -> str:
+    """The name of the account an identity (from `account_identity`) stands for."""
+    name, at, url = identity.partition("@")
+    return name if at and ACCOUNT_NAME.fullmatch(name) and url.startswith(("http://", "https://")) else DEFAULT_ACCOUNT
+
+
+def account_url(identity: str) -> str:
+    """The base URL of the account an identity (from `account_identity`) stands for."""
+    return identity.removeprefix(f"{account_name(identity)}@")
 
 
 def run_key(account: str, recipe: str, params: Mapping[str, Any]) -> str:
@@ -190,11 +217,16 @@ class RunResult:
     # What the recipe raised, when it crashed: the testing kit raises it again; never stored or shown.
     exception: BaseException | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def account_name(self) -> str:
+        return account_name(self.account)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "recipe": self.recipe,
             "run_id": self.run_id,
             "account": self.account,
+            "account_name": self.account_name,
             "status": self.status,
             "dry_run": self.dry_run,
             "params": plain_params(self.params),

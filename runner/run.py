@@ -63,9 +63,10 @@ def run_recipe(
     it, the run is recorded here.
     """
     run_id = run_id or new_run_id()
-    account = session.url
+    account = session.account
     key = run_key(account, recipe.name, params)
-    bound = {"run_id": run_id, "recipe": recipe.name, "trigger": trigger} | ({"schedule": schedule} if schedule else {})
+    bound = {"run_id": run_id, "recipe": recipe.name, "trigger": trigger, "account": session.account_name}
+    bound |= {"schedule": schedule} if schedule else {}
     with structlog.contextvars.bound_contextvars(**bound):
         if started_at is None:
             started_at = now_iso()

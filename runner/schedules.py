@@ -16,8 +16,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from runner.config import Config, ScheduleConfig
 from runner.errors import ConfigError, PdrunError, suggest
-from runner.launch import Consent
+from runner.launch import Consent, Target, require_writer
 from runner.policy import WritePolicy
+from runner.results import DEFAULT_ACCOUNT
 from runner.sinks import bind_sinks
 
 if TYPE_CHECKING:
@@ -34,9 +35,13 @@ EVERY_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Schedule:
-    """A checked `[[schedule]]`: the recipe, its parameters, when it fires, where results go."""
+    """A checked `[[schedule]]` on one account: the recipe, its parameters, when it fires, where results go.
+
+    A table with `accounts = [...]` is one Schedule per account, each firing a run of its own.
+    """
 
     name: str
+    account: str
     recipe: Recipe
     params: Mapping[str, Any]
     trigger: BaseTrigger
@@ -46,6 +51,11 @@ class Schedule:
     sinks: tuple[str, ...]
     # A schedule has nobody to ask: allow_writes is its consent, within a cap on changed objects.
     policy: WritePolicy
+
+    @property
+    def key(self) -> str:
+        """What its fires are claimed and its jobs known by: the name, and the account unless it is the default."""
+        return self.name if self.account == DEFAULT_ACCOUNT else f"{self.name}@{self.account}"
 
     def next_fire(self, after: datetime) -> datetime | None:
         """The first fire time after `after`, in the schedule's timezone (None: it never fires again)."""
@@ -61,8 +71,11 @@ def parse_every(text: str) -> int:
     return seconds
 
 
-def build_schedules(config: Config, launcher: Launcher) -> list[Schedule]:
-    """Check every `[[schedule]]` table; raise ConfigError listing all problems at once."""
+def build_schedules(config: Config, launcher: Launcher, account: str | None = None) -> list[Schedule]:
+    """Check every `[[schedule]]` table; raise ConfigError listing all problems at once.
+
+    A table naming no account runs on `account`, else on the one commands use ($PDRUN_ACCOUNT's, or the default).
+    """
     problems: list[str] = []
     schedules = []
     counts = Counter(s.label for s in config.schedules)
@@ -75,7 +88,7 @@ def build_schedules(config: Config, launcher: Launcher) -> list[Schedule]:
         if counts[table.label] > 1:
             problems.append(f"{where}: two schedules are named {table.label!r}; give each a distinct name")
         try:
-            schedules.append(_build(table, config, launcher))
+            schedules += _build(table, config, launcher, account)
         except (PdrunError, ValueError) as exc:
             problems.append(f"{where}: {exc}")
     if problems:
@@ -84,7 +97,19 @@ def build_schedules(config: Config, launcher: Launcher) -> list[Schedule]:
     return schedules
 
 
-def _build(table: ScheduleConfig, config: Config, launcher: Launcher) -> Schedule:
+def _accounts(table: ScheduleConfig, config: Config, launcher: Launcher, fallback: str | None) -> list[str]:
+    """The accounts a table runs on: `account`, each of `accounts`, or the one commands use."""
+    if table.account is not None and table.accounts:
+        raise ValueError("give account or accounts, not both")
+    named = table.accounts or ([table.account] if table.account is not None else [])
+    if not all(isinstance(name, str) for name in named) or len(set(named)) < len(named):
+        raise ValueError(f"accounts: expected distinct account names, got {named!r}")
+    for name in named:
+        config.account(name, where=f"account {name!r}")
+    return named or launcher.accounts(config, Target(accounts=(fallback,) if fallback else ()))
+
+
+def _build(table: ScheduleConfig, config: Config, launcher: Launcher, fallback: str | None) -> list[Schedule]:
     registry = launcher.registry()
     recipe = registry.recipes.get(table.recipe)
     if recipe is None:
@@ -106,18 +131,14 @@ def _build(table: ScheduleConfig, config: Config, launcher: Launcher) -> Schedul
         when = f"every {table.every}"
     if recipe.writes and not table.allow_writes:
         raise ValueError(f"recipe {recipe.name!r} writes to PagerDuty; set allow_writes = true to schedule it")
-    if recipe.writes and not config.pagerduty.from_email:
-        raise ValueError(f"recipe {recipe.name!r} writes to PagerDuty, which needs from_email in [pagerduty]")
+    accounts = _accounts(table, config, launcher, fallback)
+    for account in accounts:
+        require_writer(config, recipe, account)
     params = launcher.params(config, recipe, configured=table.params, source="params")
     bind_sinks(table.sinks, config, registry.sinks)  # checked now, bound at each fire
-    return Schedule(
-        name=table.label,
-        recipe=recipe,
-        params=params,
-        trigger=trigger,
-        when=when,
-        timezone=timezone,
-        enabled=table.enabled,
-        sinks=tuple(table.sinks),
-        policy=launcher.policy(config, recipe, Consent(yes=True), cap=table.max_writes),
-    )
+    policy = launcher.policy(config, recipe, Consent(yes=True), cap=table.max_writes)
+    return [
+        Schedule(name=table.label, account=account, recipe=recipe, params=params, trigger=trigger, when=when,
+                 timezone=timezone, enabled=table.enabled, sinks=tuple(table.sinks), policy=policy)
+        for account in accounts
+    ]

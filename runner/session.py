@@ -14,19 +14,24 @@ import httpx2
 import pagerduty
 
 from runner import log as pdlog
-from runner.config import PagerDutyConfig
+from runner.config import PagerDutyConfig, account_table
 from runner.errors import ApiError, ConfigError, OutcomeUnknown, TokenRejected
 from runner.pagination import BY_NAME, TIME_WINDOWED, Paginator
 from runner.rate_limit import RateLimiter, Slots
+from runner.results import DEFAULT_ACCOUNT, account_identity
 from runner.transport import PlainHttpTransport, RetryingTransport
 
 
 class Session:
-    """The one authenticated PagerDuty session every recipe of a process shares, for one account."""
+    """The one authenticated PagerDuty session every recipe of a process shares, for one account.
+
+    Each account has a session of its own, and with it its own rate budget: PagerDuty's limit is per token.
+    """
 
     def __init__(
         self,
         *,
+        account_name: str = DEFAULT_ACCOUNT,
         token: str,
         token_source: str,
         url: str,
@@ -42,7 +47,10 @@ class Session:
         concurrency: int = 1,
     ) -> None:
         pdlog.add_secret(token)
+        self.account_name = account_name
         self.url = url
+        # How runs, findings and write claims know this account (runner.results.account_identity).
+        self.account = account_identity(account_name, url)
         self.events_url = events_url
         self.from_email = from_email
         self._token_source = token_source
@@ -153,8 +161,8 @@ class Session:
                 response = self._client.request(method, path, **kw)
         except pagerduty.HttpError as exc:  # the library raises this for a 401 only
             self.unusable = (
-                f"PagerDuty rejected the API token from {self._token_source} (401);"
-                ' check it, and for an EU account set region = "eu" in [pagerduty]'
+                f"PagerDuty rejected the API token from {self._token_source} for account {self.account_name!r} (401);"
+                f' check it, and for an EU account set region = "eu" in {account_table(self.account_name)}'
             )
             raise TokenRejected(self.unusable, status=exc.response.status_code) from None
         except pagerduty.Error as exc:
@@ -193,21 +201,22 @@ def _api_error(method: str, path: str, response: httpx2.Response) -> ApiError:
     return ApiError(text, status=response.status_code, code=code)
 
 
-def read_token(config: PagerDutyConfig, environ: Mapping[str, str]) -> tuple[str, str]:
-    """Return the API token and a description of where it came from, or raise ConfigError."""
+def read_token(config: PagerDutyConfig, environ: Mapping[str, str], *,
+               account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
+    """Return the API token of `account` and a description of where it came from, or raise ConfigError."""
     if config.token_file:
         path = Path(config.token_file).expanduser()
         try:
             token = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"cannot read the API token file {path}: {exc.strerror}") from None
+            raise ConfigError(f"cannot read the API token file {path} of account {account!r}: {exc.strerror}") from None
         if not token:
-            raise ConfigError(f"the API token file {path} is empty")
+            raise ConfigError(f"the API token file {path} of account {account!r} is empty")
         return token, f"token file {path}"
     token = environ.get(config.token_env, "").strip()
     if not token:
         raise ConfigError(
-            f"no PagerDuty API token: set the environment variable {config.token_env}"
+            f"no PagerDuty API token for account {account!r}: set the environment variable {config.token_env}"
             " (or use --sandbox to try pdrun on the built-in sandbox account)"
         )
     return token, f"${config.token_env}"
@@ -216,6 +225,7 @@ def read_token(config: PagerDutyConfig, environ: Mapping[str, str]) -> tuple[str
 def connect(
     config: PagerDutyConfig,
     *,
+    account_name: str = DEFAULT_ACCOUNT,
     token: str,
     token_source: str,
     url: str | None = None,
@@ -233,6 +243,7 @@ def connect(
     if transport is None:
         transport = PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
     return Session(
+        account_name=account_name,
         token=token,
         token_source=token_source,
         url=url,

@@ -184,7 +184,7 @@ def test_progress_shows_the_audits_and_requests_on_a_terminal(pd_sandbox):
         run_audit(chosen, launch=launch, params={r.name: {} for r in chosen}, progress=progress)
     shown = screen.getvalue()
     assert "auditing [0/2 done] services-disabled - 1 requests" in shown  # it runs alone until PagerDuty answers
-    assert "auditing [2/2 done]  - 3 requests" in shown
+    assert "auditing [2/2 done] - 3 requests" in shown
     assert shown.endswith("\r\033[K")  # the line is cleared at the end
 
 

@@ -44,7 +44,7 @@ def test_audit_lists_each_teamless_service_once(invoke, pd_account):
     assert sorted(ids) == sorted(expected) and len(ids) == len(set(ids)) > 0
     assert report["status"] == "findings" and report["stats"]["api_calls"] >= 1
     assert set(report) == {
-        "recipe", "run_id", "account", "status", "dry_run", "params", "started_at", "finished_at",
+        "recipe", "run_id", "account", "account_name", "status", "dry_run", "params", "started_at", "finished_at",
         "findings", "actions", "resolved", "summary", "stats", "error",
     }
     finding = report["findings"][0]

@@ -127,10 +127,10 @@ def row(run_id: str, replica: str, schedule: str = "audit") -> dict:
 def test_each_fire_is_claimed_by_one_replica_and_never_overlaps(history_url):
     history = History(history_url)
     a, b = Fleet(history, "replica-a"), Fleet(history, "replica-b")
-    first = a.claim_fire(schedule="audit", fire_time="2026-01-01T00:00:00.000Z", row=row("r1", "replica-a"))
-    again = b.claim_fire(schedule="audit", fire_time="2026-01-01T00:00:00.000Z", row=row("r2", "replica-b"))
-    overlapping = b.claim_fire(schedule="audit", fire_time="2026-01-01T00:00:01.000Z", row=row("r3", "replica-b"))
-    other = b.claim_fire(schedule="notes", fire_time="2026-01-01T00:00:01.000Z",
+    first = a.claim_fire(fire="audit", fire_time="2026-01-01T00:00:00.000Z", row=row("r1", "replica-a"))
+    again = b.claim_fire(fire="audit", fire_time="2026-01-01T00:00:00.000Z", row=row("r2", "replica-b"))
+    overlapping = b.claim_fire(fire="audit", fire_time="2026-01-01T00:00:01.000Z", row=row("r3", "replica-b"))
+    other = b.claim_fire(fire="notes", fire_time="2026-01-01T00:00:01.000Z",
                          row=row("r4", "replica-b", schedule="notes"))
     assert [first[0], again[0], overlapping[0], other[0]] == ["run", "taken", "skipped", "run"]
     statuses = {r["id"]: r["status"] for r in history.list_runs()}

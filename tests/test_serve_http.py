@@ -44,15 +44,16 @@ def history_view(fleet: Fleet) -> dict[tuple[str, tuple], float]:
     """What the metrics should say, read from the history and the sandbox's log."""
     expected: dict[tuple[str, tuple], float] = {}
     for (recipe, status), n in Counter((r["recipe"], r["status"]) for r in fleet.runs()).items():
-        expected[("pdrun_runs_total", (("recipe", recipe), ("status", status)))] = n
+        expected[("pdrun_runs_total", (("account", "default"), ("recipe", recipe), ("status", status)))] = n
     for row in fleet.rows(findings, findings.c.resolved_at.is_(None)):
         state = "new" if row["first_seen"] == row["last_seen"] else "open"
         key = ("pdrun_findings", (("recipe", row["recipe"]), ("severity", row["severity"]), ("state", state)))
         expected[key] = expected.get(key, 0) + 1
     last = max(r["finished_at"] for r in fleet.runs(runs.c.status == "findings"))
-    expected[("pdrun_schedule_last_success_timestamp_seconds", (("schedule", "audit"),))] = parse_iso(last).timestamp()
+    expected[("pdrun_schedule_last_success_timestamp_seconds", (("account", "default"), ("schedule", "audit")))] = (
+        parse_iso(last).timestamp())
     for (_, _, status), n in requests(fleet.tmp_path / "sandbox.log").items():
-        key = ("pdrun_api_requests_total", (("status", str(status)),))
+        key = ("pdrun_api_requests_total", (("account", "default"), ("status", str(status))))
         expected[key] = expected.get(key, 0) + n
     return expected
 
@@ -70,9 +71,11 @@ def test_metrics_agree_with_the_history_after_a_few_runs(fleet):
     scraped = wait_for(agreeing, "metrics that agree with the history")
     fleet.stop_all()
     assert scraped[("pdrun_replica_firing", ())] == 1 and scraped[("pdrun_replicas", ())] == 1
-    assert scraped[("pdrun_api_rate_limited_total", ())] == 0 and scraped[("pdrun_api_retries_total", ())] == 0
-    assert 0 <= scraped[("pdrun_rate_budget_remaining", ())] < scraped[("pdrun_rate_budget_per_minute", ())] == 900
-    finished = scraped[("pdrun_runs_total", (("recipe", "services-without-teams"), ("status", "findings")))]
+    account = (("account", "default"),)
+    assert scraped[("pdrun_api_rate_limited_total", account)] == 0 == scraped[("pdrun_api_retries_total", account)]
+    assert 0 <= scraped[("pdrun_rate_budget_remaining", account)] < scraped[("pdrun_rate_budget_per_minute", account)]
+    assert scraped[("pdrun_rate_budget_per_minute", account)] == 900
+    finished = scraped[("pdrun_runs_total", (*account, ("recipe", "services-without-teams"), ("status", "findings")))]
     assert scraped[("pdrun_run_duration_seconds_count", (("recipe", "services-without-teams"),))] == finished
 
 

@@ -52,7 +52,8 @@ def test_apply_refuses_a_plan_for_another_account(invoke, workdir, pd_sandbox):
     invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--plan", str(plan))
     result = invoke("apply", str(plan), "--base-url", "http://127.0.0.1:9", environ={"PAGERDUTY_API_TOKEN": "x" * 20})
     assert result.exit_code == 2
-    assert "planned for https://sandbox.pdrun.invalid" in result.stderr and "http://127.0.0.1:9" in result.stderr
+    assert "planned for account 'default' (https://sandbox.pdrun.invalid, subdomain pdrun-sandbox)" in result.stderr
+    assert "this session is account 'default' (http://127.0.0.1:9)" in result.stderr
     assert writes(pd_sandbox) == []
 
 

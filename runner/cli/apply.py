@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from runner.errors import UsageError
 @with_options(*target_options(), config_option(), *output_options(), *write_options(plan=False))
 @click.command("apply")
 @click.argument("plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path: Path | None, **run: Any) -> None:
+def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, account: str | None, config_path: Path | None,
+               **run: Any) -> None:
     """Make exactly the writes of a plan saved with `pdrun RECIPE --plan FILE`.
 
     The plan must be for the same account (base URL and subdomain), and every
@@ -50,8 +50,7 @@ def apply_plan(plan_path: Path, sandbox: bool, base_url: str | None, config_path
     if not recipe.writes:
         raise UsageError(f"{plan_path}: recipe {recipe.name!r} makes no writes, so it has no plan to apply")
     plan.check_recipe(recipe, plan_path)
-    config = dataclasses.replace(config, pagerduty=dataclasses.replace(config.pagerduty, from_email=plan.from_email))
-    with launcher.open(config, target(sandbox, base_url), writing=[recipe]) as launch:
+    with launcher.open(config, target(sandbox, base_url, account), acting_as=plan.from_email) as launch:
         plan.check_account(launch.session, plan_path)
         result = launch.run(plan.replay(recipe), plan.params, policy=launcher.policy(config, recipe, options.consent()),
                             trigger="apply", read_since=plan.planned_at)

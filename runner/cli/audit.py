@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,26 +26,31 @@ from runner.cli.options import (
 from runner.errors import UsageError
 
 
-@with_options(*target_options(), config_option(), *output_options())
+@with_options(*target_options(several=True), config_option(), *output_options())
 @click.command()
 @click.argument("recipes", nargs=-1)
 @click.option("--tag", help="Run the audits with this tag (default, without RECIPEs: hygiene), naming on stderr"
               " the other recipes so tagged, which it leaves out; with RECIPEs, those of them with this tag.")
 @click.option("--team", metavar="ID", help="Report only objects this team owns.")
 def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: bool, base_url: str | None,
-          config_path: Path | None, **run: Any) -> None:
+          accounts: tuple[str, ...], all_accounts: bool, config_path: Path | None, **run: Any) -> None:
     """Run audits (recipes that report findings) together in one pass over the account.
 
     Every distinct collection is fetched once, however many recipes read it,
     and nothing is ever written. The result holds one section per recipe plus
-    totals; exit code 1 follows --fail-on, 3 means a recipe failed.
+    totals; exit code 1 follows --fail-on, 3 means a recipe failed. With
+    several accounts (--account repeated, or --all-accounts), they are
+    audited at once, and the result holds a section per account plus totals
+    across them; one account failing stops no other.
     """
     from runner import log as pdlog
-    from runner.audit import run_audit
+    from runner.accounts_audit import audit_accounts
     from runner.progress import Progress
     from runner.report import render_audit
+    from runner.report_accounts import render_accounts_audit
     from runner.transport import observing
 
+    where = target(sandbox, base_url, accounts=accounts, all_accounts=all_accounts)
     options = RunOptions(**run, team=team)
     check_output(options.output)
     config = load_config(config_path)
@@ -70,16 +74,18 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
         click.echo(f"pdrun: audit leaves out the recipes tagged {label} that are not audits: {left_out}", err=True)
     params = {r.name: launcher.params(config, r) for r in chosen}
     progress = Progress() if sys.stderr.isatty() and config.logging.format != "json" else None
-    with launcher.open(config, target(sandbox, base_url), history=not options.no_history) as launch:
+    with launcher.open_each(config, where, history=not options.no_history) as launches:
         if progress:  # log lines go above the progress line, not into it
             pdlog.redirect(progress)
         with observing(progress.request) if progress else contextlib.nullcontext():
-            result = run_audit(chosen, launch=launch, params=params, progress=progress)
-    result = dataclasses.replace(result, sections=tuple(options.shown(s) for s in result.sections))
-    emit(render_audit(result, options.fmt), options.output)
+            result = audit_accounts(chosen, launches=launches, params=params, progress=progress)
+    result = result.each_section(options.shown)
+    shown = render_accounts_audit(result, options.fmt) if where.several else render_audit(result.audits[0], options.fmt)
+    emit(shown, options.output)
     for section in result.sections:
         if section.error:
-            click.echo(f"pdrun: error: {section.recipe} failed: {section.error}", err=True)
+            account = f"account {section.account_name}: " if where.several else ""
+            click.echo(f"pdrun: error: {account}{section.recipe} failed: {section.error}", err=True)
     click.get_current_context().exit(exit_code(result.sections, options.fail_on))
 
 

@@ -49,21 +49,23 @@ def history() -> None:
 @click.argument("recipe", required=False)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default="table", show_default=True)
-def history_list(recipe: str | None, limit: int, fmt: str, config_path: Path | None) -> None:
-    """List the latest runs, newest first, optionally of one recipe."""
+@click.option("--account", metavar="NAME", help="Only the runs on this account (configured or not any more).")
+def history_list(recipe: str | None, limit: int, fmt: str, account: str | None, config_path: Path | None) -> None:
+    """List the latest runs, newest first, optionally of one recipe or account."""
     with _history(config_path) as store:
-        runs = store.list_runs(recipe=recipe, limit=limit)
+        runs = store.list_runs(recipe=recipe, account=account, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(runs, indent=2))
         return
     rows = [
         (
-            r["id"], r["started_at"], r["recipe"], r["schedule"] or r["trigger"], r["status"],
+            r["id"], r["started_at"], r["account_name"], r["recipe"], r["schedule"] or r["trigger"], r["status"],
             r["findings"], r["new"], r["resolved"], r["actions"], r["api_calls"],
         )
         for r in runs
     ]
-    headers = ("run", "started", "recipe", "trigger", "status", "findings", "new", "resolved", "actions", "api calls")
+    headers = ("run", "started", "account", "recipe", "trigger", "status", "findings", "new", "resolved", "actions",
+               "api calls")
     click.echo(table(rows, headers))
 
 

@@ -15,7 +15,7 @@ import click
 from runner import log as pdlog
 from runner.cli.exit_codes import FAIL_ON
 from runner.errors import UsageError
-from runner.launch import Consent, Launcher, Target
+from runner.launch import ACCOUNT_ENV, Consent, Launcher, Target
 from runner.policy import CONFIRM_ABOVE, DEFAULT_MAX_WRITES
 from runner.report import FORMATS, write_whole
 
@@ -121,22 +121,35 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(f"pdrun: error: {exc}; the result is printed above instead", err=True)
 
 
-def target(sandbox: bool, base_url: str | None) -> Target:
-    return Target(sandbox=sandbox, base_url=base_url)
+def target(sandbox: bool, base_url: str | None, account: str | None = None, *, accounts: Sequence[str] = (),
+           all_accounts: bool = False) -> Target:
+    """The target the command line names: one `account`, or several `accounts` (or all of them)."""
+    return Target(sandbox=sandbox, base_url=base_url, accounts=(account,) if account else tuple(accounts),
+                  all_accounts=all_accounts)
 
 
 def config_option() -> click.Option:
     return click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, path_type=Path), help=CONFIG_HELP)
 
 
-def target_options() -> list[click.Option]:
-    return [
+def target_options(*, several: bool = False) -> list[click.Option]:
+    """--sandbox, --base-url and --account; with `several`, --account is repeatable and --all-accounts added."""
+    options = [
         click.Option(["--sandbox"], is_flag=True, help="Use the built-in sandbox account, in process."),
         click.Option(
             ["--base-url"],
             metavar="URL",
             help="PagerDuty API base URL, e.g. a `pdrun sandbox serve` on http://127.0.0.1:8089.",
         ),
+    ]
+    if not several:
+        return [*options, click.Option(["--account"], metavar="NAME", help=f"The account ([accounts.NAME] in"
+                                       f" config.toml) to use (default: ${ACCOUNT_ENV}, else [pagerduty]).")]
+    return [
+        *options,
+        click.Option(["--account", "accounts"], multiple=True, metavar="NAME", help="An account ([accounts.NAME]"
+                     f" in config.toml) to use; repeatable (default: ${ACCOUNT_ENV}, else [pagerduty])."),
+        click.Option(["--all-accounts"], is_flag=True, help="Use every account config.toml names."),
     ]
 
 

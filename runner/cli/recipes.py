@@ -68,9 +68,11 @@ def recipe_command(recipe: Recipe) -> click.Command:
         options += write_options(plan=True)
     own = {p.name for p in recipe.params}
 
-    def callback(sandbox: bool, base_url: str | None, config_path: Path | None, **values: Any) -> None:
+    def callback(sandbox: bool, base_url: str | None, account: str | None, config_path: Path | None,
+                 **values: Any) -> None:
         run = RunOptions(**{name: values.pop(name) for name in list(values) if name not in own})
-        click.get_current_context().exit(run_command(recipe, values, config_path, target(sandbox, base_url), run))
+        where = target(sandbox, base_url, account)
+        click.get_current_context().exit(run_command(recipe, values, config_path, where, run))
 
     kind = "Writes to PagerDuty. " if recipe.writes else ""
     return click.Command(

@@ -15,25 +15,30 @@ from runner.report import table
 @with_options(config_option())
 @click.command("schedules")
 @click.option("--format", "fmt", type=click.Choice(LISTING_FORMATS), default="table", show_default=True)
-def list_schedules(fmt: str, config_path: Path | None) -> None:
-    """List the configured schedules: when each fires next (in its timezone) and how its last run ended."""
+@click.option("--account", metavar="NAME", help="Only the schedules on this account.")
+def list_schedules(fmt: str, account: str | None, config_path: Path | None) -> None:
+    """List the configured schedules, one row per account each runs on: when each fires next (in its
+    timezone) and how its last run there ended."""
     from datetime import UTC, datetime
 
     from runner.schedules import build_schedules
 
     launcher = current_launcher()
     config = load_config(config_path)
-    schedules = build_schedules(config, launcher)
+    if account is not None:
+        config.account(account, where=f"--account {account}")
+    schedules = [s for s in build_schedules(config, launcher) if account in (None, s.account)]
     history = launcher.history(config)
     now = datetime.now(UTC)
     rows = []
     try:
         for schedule in schedules:
-            last = history.last_outcome(schedule.name) or {}
+            last = history.last_outcome(schedule.name, schedule.account) or {}
             upcoming = schedule.next_fire(now) if schedule.enabled else None
             rows.append(
                 {
                     "name": schedule.name,
+                    "account": schedule.account,
                     "recipe": schedule.recipe.name,
                     "when": schedule.when,
                     "timezone": schedule.timezone.key,

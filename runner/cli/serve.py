@@ -15,12 +15,15 @@ from runner.errors import UsageError
 @click.command()
 @click.option("--http", metavar="[HOST:]PORT", help="Serve /healthz, /readyz, /metrics and /report here (HOST"
               " defaults to 127.0.0.1; another address only when given, e.g. 0.0.0.0:9100).")
-def serve(sandbox: bool, base_url: str | None, config_path: Path | None, http: str | None) -> None:
+def serve(sandbox: bool, base_url: str | None, account: str | None, config_path: Path | None,
+          http: str | None) -> None:
     """Run the [[schedule]]s of config.toml until SIGTERM or SIGINT.
 
-    Each fire runs like `pdrun RECIPE` and is recorded in the history. A fire
-    that finds its schedule's previous run still going is recorded as
-    skipped. On SIGTERM, running runs get [runner] shutdown_grace_s seconds;
+    Each fire runs like `pdrun RECIPE` and is recorded in the history. A
+    schedule runs on its `account` (each of its `accounts`), else on
+    --account's; each account has a session and rate budget of its own. A fire
+    that finds its schedule's previous run (on that account) still going is
+    recorded as skipped. On SIGTERM, running runs get [runner] shutdown_grace_s seconds;
     those still going are recorded as interrupted. SIGHUP reloads the
     schedules from config.toml (an invalid file is logged and ignored).
 
@@ -35,16 +38,17 @@ def serve(sandbox: bool, base_url: str | None, config_path: Path | None, http: s
     address = parse_address(http) if http else None
     launcher = current_launcher()
     config = load_config(config_path)
-    schedules = build_schedules(config, launcher)
-    if not any(s.enabled for s in schedules):
+    schedules = build_schedules(config, launcher, account)
+    used = tuple(dict.fromkeys(s.account for s in schedules if s.enabled))
+    if not used:
         raise UsageError(f"{config.source}: no enabled [[schedule]] table: nothing to serve")
-    writing = [s.recipe for s in schedules if s.enabled]
-    with launcher.open(config, target(sandbox, base_url), writing=writing) as launch:
-        daemon = Daemon(launch=launch, schedules=schedules, misfire_grace_s=config.runner.misfire_grace_s)
+    with launcher.open_each(config, target(sandbox, base_url, accounts=used)) as launches:
+        daemon = Daemon(launches={launch.session.account_name: launch for launch in launches}, schedules=schedules,
+                        misfire_grace_s=config.runner.misfire_grace_s)
         with serving(address, daemon):
             serve_forever(
                 daemon,
-                reload=lambda: build_schedules(load_config(config_path), launcher),
+                reload=lambda: build_schedules(load_config(config_path), launcher, account),
                 grace_s=config.runner.shutdown_grace_s,
             )
 

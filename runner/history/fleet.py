@@ -107,28 +107,30 @@ class Fleet:
         """Take this replica off the list (it stops cleanly: its runs are already settled)."""
         self._history._write(lambda c: c.execute(sa.delete(replicas).where(replicas.c.id == self.replica)))
 
-    def claim_fire(self, *, schedule: str, fire_time: str, row: dict[str, Any]) -> tuple[str, str]:
-        """Claim a schedule's fire for the run `row` describes, and record that run as it starts.
+    def claim_fire(self, *, fire: str, fire_time: str, row: dict[str, Any]) -> tuple[str, str]:
+        """Claim a schedule's fire (`fire`: the schedule's name, with its account unless the default one) for
+        the run `row` describes, and record that run as it starts.
 
         Returns the outcome and when it was decided. The outcome is "run"
         (this replica runs it; the run is recorded running),
-        "skipped" (the schedule's previous run is still going, on any
-        replica: recorded skipped) or "taken" (another replica claimed it).
-        One transaction, serialized per schedule, so no two replicas ever
-        start overlapping runs of one schedule.
+        "skipped" (the schedule's previous run on that account is still
+        going, on any replica: recorded skipped) or "taken" (another replica
+        claimed it). One transaction, serialized per fire key, so no two
+        replicas ever start overlapping runs of one schedule on one account.
         """
 
         def work(conn: sa.Connection) -> tuple[str, str]:
             if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serializes writers
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(f"fire {schedule}")})
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(f"fire {fire}")})
             now = now_iso()
             try:
                 with conn.begin_nested():
-                    conn.execute(sa.insert(fires).values(schedule=schedule, fire_time=fire_time, run_id=row["id"],
+                    conn.execute(sa.insert(fires).values(schedule=fire, fire_time=fire_time, run_id=row["id"],
                                                          replica=self.replica, claimed_at=now))
             except sa.exc.IntegrityError:
                 return "taken", now
-            going = sa.select(runs.c.id).where(runs.c.schedule == schedule, runs.c.status == "running").limit(1)
+            going = sa.select(runs.c.id).where(runs.c.schedule == row["schedule"], runs.c.status == "running",
+                                               runs.c.account_name == row["account_name"]).limit(1)
             if conn.execute(going).first() is not None:
                 conn.execute(sa.insert(runs).values(**row, trigger="schedule", started_at=now, finished_at=now,
                                                     status="skipped", error=STILL_GOING))

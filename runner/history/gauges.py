@@ -28,12 +28,12 @@ def findings_by_state(history: History) -> list[tuple[str, str, str, int]]:
         return [tuple(row) for row in conn.execute(query)]
 
 
-def last_successes(history: History) -> dict[str, str]:
-    """When each schedule's latest complete (ok or findings) run finished."""
+def last_successes(history: History) -> dict[tuple[str, str], str]:
+    """When each schedule's latest complete (ok or findings) run on each account finished, by (schedule, account)."""
     query = (
-        sa.select(runs.c.schedule, sa.func.max(runs.c.finished_at))
+        sa.select(runs.c.schedule, runs.c.account_name, sa.func.max(runs.c.finished_at))
         .where(runs.c.schedule.is_not(None), runs.c.status.in_(COMPLETE))
-        .group_by(runs.c.schedule)
+        .group_by(runs.c.schedule, runs.c.account_name)
     )
     with history._reading() as conn:
-        return dict(conn.execute(query).all())
+        return {(schedule, account): finished for schedule, account, finished in conn.execute(query)}

@@ -11,7 +11,8 @@ runs = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("recipe", sa.String(200), nullable=False, index=True),
-    sa.Column("account", sa.String(255), nullable=False),
+    sa.Column("account", sa.String(255), nullable=False),  # its identity: runner.results.account_identity
+    sa.Column("account_name", sa.String(63), nullable=False, index=True),
     sa.Column("params", sa.JSON, nullable=False),
     sa.Column("run_key", sa.String(16), nullable=False, index=True),
     sa.Column("trigger", sa.String(20), nullable=False),

@@ -24,7 +24,7 @@ from runner.history.engine import create_engine, reason, safe_url
 from runner.history.memory import remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
-from runner.results import Action, RunResult, plain_params
+from runner.results import Action, RunResult, account_name, plain_params
 from runner.timestamps import iso, now_iso
 
 T = TypeVar("T")
@@ -154,27 +154,35 @@ class History:
 
     # Reading
 
-    def last_fire(self, schedule: str) -> str | None:
-        """Return when the schedule last fired (ran or was skipped), per the history."""
+    def last_fire(self, schedule: str, account: str) -> str | None:
+        """Return when the schedule last fired on an account (ran or was skipped), per the history."""
         with self._reading() as conn:
-            return conn.execute(sa.select(sa.func.max(runs.c.started_at)).where(runs.c.schedule == schedule)).scalar()
+            return conn.execute(
+                sa.select(sa.func.max(runs.c.started_at)).where(runs.c.schedule == schedule,
+                                                               runs.c.account_name == account)
+            ).scalar()
 
-    def last_outcome(self, schedule: str) -> Mapping[str, Any] | None:
-        """Return the latest run of a schedule (id, status, started_at, finished_at), if any."""
+    def last_outcome(self, schedule: str, account: str) -> Mapping[str, Any] | None:
+        """Return the latest run of a schedule on an account (id, status, started_at, finished_at), if any."""
         with self._reading() as conn:
             row = conn.execute(
                 sa.select(runs.c.id, runs.c.status, runs.c.started_at, runs.c.finished_at)
-                .where(runs.c.schedule == schedule).order_by(runs.c.started_at.desc()).limit(1)
+                .where(runs.c.schedule == schedule, runs.c.account_name == account)
+                .order_by(runs.c.started_at.desc()).limit(1)
             ).first()
         return row._asdict() if row else None
 
-    def list_runs(self, *, recipe: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Return the latest runs, newest first, each with the writes it recorded (whether or not it finished)."""
+    def list_runs(self, *, recipe: str | None = None, account: str | None = None,
+                  limit: int = 20) -> list[dict[str, Any]]:
+        """Return the latest runs, newest first, each with the writes it recorded (whether or not it finished);
+        of one recipe, and of the account of that name, when given."""
         recorded = sa.select(sa.func.count()).where(actions.c.run_id == runs.c.id).scalar_subquery()
         columns = [c for c in runs.c if c.name not in ("result", "run_key", "actions")]
         query = sa.select(*columns, recorded.label("actions"))
         if recipe:
             query = query.where(runs.c.recipe == recipe)
+        if account:
+            query = query.where(runs.c.account_name == account)
         with self._reading() as conn:
             rows = conn.execute(query.order_by(runs.c.started_at.desc()).limit(limit)).all()
         return [row._asdict() for row in rows]
@@ -235,7 +243,8 @@ def run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[st
             *, replica: str | None) -> dict[str, Any]:
     """The columns every run record starts with, and where it was made."""
     return {
-        "id": run_id, "account": account, "recipe": recipe, "params": plain_params(params), "run_key": key,
+        "id": run_id, "account": account, "account_name": account_name(account), "recipe": recipe,
+        "params": plain_params(params), "run_key": key,
         "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "replica": replica, "api_calls": 0,
         "findings": 0, "new": 0, "resolved": 0, "actions": 0,
     }

@@ -252,14 +252,15 @@ def demo_description() -> dict[str, Any]:
     }
 
 
-def demo_account(*, now: datetime | None = None, clock: Ticks = time.monotonic) -> Account:
+def demo_account(*, now: datetime | None = None, clock: Ticks = time.monotonic,
+                 subdomain: str | None = None) -> Account:
     """Build the demo account as it stands at `now` (default: the current time), its clock moving on with `clock`."""
-    return build_account(demo_description(), source="the demo profile", now=now, clock=clock)
+    return build_account(demo_description(), source="the demo profile", now=now, clock=clock, subdomain=subdomain)
 
 
-def demo_app() -> SandboxApp:
-    """Serve a fresh demo account."""
-    return SandboxApp(demo_account())
+def demo_app(subdomain: str | None = None) -> SandboxApp:
+    """Serve a fresh demo account (under another subdomain than the demo's, if given)."""
+    return SandboxApp(demo_account(subdomain=subdomain))
 
 
 # Facts derived from the tables.
