@@ -63,6 +63,8 @@ DEFAULT_PLUGINS = (
     "runner.cli.new_plugin",
 )
 HOOKS = {name for name in dir(hookspecs) if name.startswith("pdrun_")}
+# What third-party code may raise while it loads: `sys.exit()` too, which would otherwise end every command.
+PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 class PluginError(UsageError):
@@ -159,7 +161,7 @@ def load_registry(
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # any import-time failure of third-party code
+        except PLUGIN_FAILURES as exc:  # any import-time failure of third-party code
             registry.plugins.append(PluginInfo(name=ep.name, source=source, error=_describe(exc)))
             continue
         if pm.is_registered(plugin) or pm.has_plugin(ep.name):
@@ -182,7 +184,7 @@ def _admit(pm: pluggy.PluginManager, registry: Registry, name: str, source: str,
             for impl in getattr(pm.hook, hook).get_hookimpls():
                 if impl.plugin_name == name:
                     impl.function(**{"register": register} if "register" in impl.argnames else {})
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         if source == "built-in":
             raise
         for attr, names in provided.items():
