@@ -81,10 +81,15 @@ class PluginInfo:
     sinks: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
     error: str | None = None
+    disabled: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.disabled
+
+    @property
+    def status(self) -> str:
+        return "disabled" if self.disabled else "ok" if self.ok else "broken"
 
 
 @dataclass
@@ -98,7 +103,7 @@ class Registry:
 
     @property
     def broken(self) -> list[PluginInfo]:
-        return [p for p in self.plugins if not p.ok]
+        return [p for p in self.plugins if p.error is not None]
 
     def configured_defaults(self, config: Config) -> dict[str, dict[str, Any]]:
         """Check every `[recipes.<name>]` table of `config`; return the checked parameter defaults by recipe.
@@ -157,7 +162,7 @@ def load_registry(
     for ep in entry_points:
         source = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
         if ep.name in off:
-            registry.plugins.append(PluginInfo(name=ep.name, source=source, error=f"disabled ({DISABLE_ENV} or --disable-plugin)"))
+            registry.plugins.append(PluginInfo(name=ep.name, source=source, disabled=True))
             continue
         try:
             plugin = ep.load()

@@ -229,8 +229,9 @@ def test_a_plugin_can_be_left_out(how, site, invoke):
     check(shown, 0)
     for plugin in ("pdrun-mistake", "pdrun-bobs"):
         [row] = rows(shown.stdout, plugin)
-        assert row.endswith("disabled (PDRUN_DISABLE_PLUGINS or --disable-plugin)")
+        assert " disabled " in row and row.endswith("left out by PDRUN_DISABLE_PLUGINS or --disable-plugin")
     check(listed, 0)
+    assert "plugin.broken" not in listed.stderr
     assert "users-named-bob" not in listed.stdout and "services-without-teams" in listed.stdout
 
 
