@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from runner import hookspecs
-from runner.errors import UsageError, suggest
+from runner.errors import PLUGIN_FAILURES, UsageError, suggest
 from runner.recipe import Recipe
 from runner.sinks import Sink
 
@@ -63,8 +63,6 @@ DEFAULT_PLUGINS = (
     "runner.cli.new_plugin",
 )
 HOOKS = {name for name in dir(hookspecs) if name.startswith("pdrun_")}
-# What third-party code may raise while it loads: `sys.exit()` too, which would otherwise end every command.
-PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 class PluginError(UsageError):
