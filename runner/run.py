@@ -134,7 +134,7 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
 
 def _collect(item: object, findings: list[Finding], rows: list[Row], ctx: Context) -> None:
     """Keep what the recipe yielded: a finding (from ctx.finding) or, in a report, a row (from ctx.row)."""
-    if isinstance(item, Finding):
+    if isinstance(item, Finding) and not ctx.recipe.columns:
         findings.append(item)
     elif isinstance(item, Row) and ctx.recipe.columns:
         rows.append(item)
