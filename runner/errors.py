@@ -9,6 +9,8 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+# What a plugin's code may raise that pdrun contains: `sys.exit()` too, which would otherwise end the process.
+PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 class PdrunError(Exception):

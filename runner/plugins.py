@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from runner import hookspecs
-from runner.errors import UsageError, suggest
+from runner.errors import PLUGIN_FAILURES, UsageError, suggest
 from runner.recipe import Recipe
 from runner.sinks import Sink
 
@@ -79,10 +79,15 @@ class PluginInfo:
     sinks: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
     error: str | None = None
+    disabled: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.disabled
+
+    @property
+    def status(self) -> str:
+        return "disabled" if self.disabled else "ok" if self.ok else "broken"
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Registry:
 
     @property
     def broken(self) -> list[PluginInfo]:
-        return [p for p in self.plugins if not p.ok]
+        return [p for p in self.plugins if p.error is not None]
 
     def configured_defaults(self, config: Config) -> dict[str, dict[str, Any]]:
         """Check every `[recipes.<name>]` table of `config`; return the checked parameter defaults by recipe.
@@ -155,11 +160,11 @@ def load_registry(
     for ep in entry_points:
         source = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
         if ep.name in off:
-            registry.plugins.append(PluginInfo(name=ep.name, source=source, error=f"disabled ({DISABLE_ENV} or --disable-plugin)"))
+            registry.plugins.append(PluginInfo(name=ep.name, source=source, disabled=True))
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # any import-time failure of third-party code
+        except PLUGIN_FAILURES as exc:  # any import-time failure of third-party code
             registry.plugins.append(PluginInfo(name=ep.name, source=source, error=_describe(exc)))
             continue
         if pm.is_registered(plugin) or pm.has_plugin(ep.name):
@@ -182,7 +187,7 @@ def _admit(pm: pluggy.PluginManager, registry: Registry, name: str, source: str,
             for impl in getattr(pm.hook, hook).get_hookimpls():
                 if impl.plugin_name == name:
                     impl.function(**{"register": register} if "register" in impl.argnames else {})
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         if source == "built-in":
             raise
         for attr, names in provided.items():

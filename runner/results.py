@@ -168,11 +168,12 @@ class Action:
     def plan(cls, method: str, path: str, body: Any, *, headers: Mapping[str, str], once: bool = False) -> Action:
         """A planned write, with the number of objects it changes counted from the request itself.
 
-        A body holding one list of objects (`{"incidents": [...]}`) changes as
-        many objects as the list holds; any other write changes one.
+        A body holding lists of objects (`{"incidents": [...]}`) changes as
+        many objects as its lists hold, whatever else it carries; any other
+        write changes one.
         """
-        items = list(body.values())[0] if isinstance(body, dict) and len(body) == 1 else None
-        changes = len(items) if isinstance(items, list) and items else 1
+        lists = [value for value in body.values() if isinstance(value, list)] if isinstance(body, dict) else []
+        changes = max(1, sum(len(items) for items in lists))
         return cls(method=method.upper(), path=path, body=body, headers=dict(headers), changes=changes, once=once)
 
     def key(self, account: str) -> str:

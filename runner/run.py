@@ -12,7 +12,7 @@ import structlog
 
 from runner import log as pdlog
 from runner.context import Context, Source
-from runner.errors import HistoryError, PdrunError, RecipeError, UsageError
+from runner.errors import PLUGIN_FAILURES, HistoryError, PdrunError, RecipeError, UsageError
 from runner.policy import WritePolicy
 from runner.results import Finding, Row, RunResult, run_key
 from runner.timestamps import now_iso
@@ -114,7 +114,7 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
                     error = f"recipe {ctx.recipe.name!r} tried to write outside its plan: {', '.join(traffic.refused)}"
         except PdrunError as exc:  # a UsageError is the recipe refusing what it was asked: nothing was written
             error, refused = str(exc), isinstance(exc, UsageError)
-        except Exception as exc:  # a recipe bug ends this run, never the process
+        except PLUGIN_FAILURES as exc:  # a recipe bug, or its sys.exit(), ends this run, never the process
             log.debug("recipe.crashed", exc_info=True)
             error, crash = f"recipe {ctx.recipe.name!r} crashed: {type(exc).__name__}: {exc}", exc
     return replace(
@@ -134,7 +134,7 @@ def _execute(ctx: Context, writer: Writer, *, dry_run: bool, base: RunResult) ->
 
 def _collect(item: object, findings: list[Finding], rows: list[Row], ctx: Context) -> None:
     """Keep what the recipe yielded: a finding (from ctx.finding) or, in a report, a row (from ctx.row)."""
-    if isinstance(item, Finding):
+    if isinstance(item, Finding) and not ctx.recipe.columns:
         findings.append(item)
     elif isinstance(item, Row) and ctx.recipe.columns:
         rows.append(item)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import PdrunError, UsageError, suggest
+from runner.errors import PLUGIN_FAILURES, PdrunError, UsageError, suggest
 from runner.params import Param, validate_table
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class BoundSink:
         try:
             with permit(*EVENTS_ENQUEUE):
                 self.sink.deliver(result, self.options, context)
-        except Exception as exc:  # a sink must never fail the run or lose its result
+        except PLUGIN_FAILURES as exc:  # a sink must never fail the run or lose its result
             error = str(exc) if isinstance(exc, PdrunError) else f"{type(exc).__name__}: {exc}"
             structlog.get_logger().warning("sink.failed", sink=self.label, error=error)
             return error

@@ -31,7 +31,7 @@ import structlog
 from runner import log as pdlog
 from runner.config import Config
 from runner.launch import Consent, Launcher, Target
-from runner.plugins import load_registry
+from runner.plugins import PluginError, load_registry
 from runner.recipe import Recipe
 from runner.results import RunResult
 from runner.sandbox import Account, SandboxApp, load_profile
@@ -97,10 +97,20 @@ class PdRun:
         repeatable one takes a list). Writes are confirmed, within the default
         cap. `ctx.now` is the account's clock. If the recipe raises anything
         but pdrun's own errors (RecipeError, an API error...), so does this
-        call, unless `raises=False` (then the result says it failed).
+        call, unless `raises=False` (then the result says it failed). A
+        plugin pdrun would mark broken, or a recipe whose name another has,
+        raises PluginError with the line `pdrun plugins` would show.
         """
         registry = load_registry(entry_points=[], plugins=[(getattr(p, "__name__", repr(p)), p) for p in plugins])
+        if registry.broken:  # pdrun would leave it out: the test must not pass on what would never run
+            broken = registry.broken[0]
+            raise PluginError(f"plugin {broken.name!r} is broken, as pdrun plugins would show it: {broken.error}")
         chosen = registry.get(recipe) if isinstance(recipe, str) else recipe
+        taken = registry.recipes.get(chosen.name) or registry.commands.get(chosen.name)
+        if taken is not None and getattr(taken, "func", None) is not chosen.func:
+            owner = getattr(taken, "plugin", "") or "a built-in command"
+            raise PluginError(f"recipe {chosen.name!r} is already registered by {owner!r}: pdrun would mark"
+                              " its plugin broken and keep the other")
         launcher = _launcher(self._sandbox, _registry=registry)
         config = Config()
         resolved = launcher.params(config, chosen, configured=params, source="pd_run()")

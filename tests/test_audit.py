@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from demo_expectations import DEMO_PLANTED
+from plugin_dist import make_plugin
 
 from runner.report import CSV_COLUMNS
 from runner.sandbox import Faults
@@ -158,6 +159,32 @@ def test_audit_refuses_write_recipes_and_unknown_tags(invoke, pd_sandbox):
     assert writes.exit_code == 2 and "incident-note" in writes.stderr
     assert invoke("audit", "--tag", "nosuch", "--sandbox").exit_code == 2
     assert pd_sandbox.exchanges == []
+
+
+QUITTING_PLUGIN = """
+    import sys
+
+    from runner import hookimpl, recipe
+
+    @recipe(tags=["hygiene"])
+    def quits(ctx):
+        \"\"\"Give up the way scripts do.\"\"\"
+        sys.exit("no settings found")
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(quits)
+"""
+
+
+def test_a_recipe_that_calls_sys_exit_fails_its_own_run_and_the_audit_goes_on(site, invoke):
+    make_plugin(site, QUITTING_PLUGIN, dist="pdrun-quits")
+    result, report = audit_json(invoke)
+    assert result.exit_code == 3
+    sections = report["sections"]
+    assert sections["quits"]["status"] == "failed"
+    assert sections["quits"]["error"] == "recipe 'quits' crashed: SystemExit: no settings found"
+    assert sections["services-without-teams"]["status"] == "findings"
 
 
 def test_a_single_recipe_renders_csv(invoke):

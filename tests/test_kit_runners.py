@@ -11,6 +11,7 @@ import pytest
 from plugin_dist import GOOD_PLUGIN, make_plugin
 
 from runner import RecipeError, UsageError, parse_iso, recipe
+from runner.plugins import PluginError
 from runner.sandbox.clock import stopped
 from runner.sandbox.demo import DEMO_INCIDENT_ID
 from runner.testing import CliResult
@@ -55,6 +56,24 @@ def test_pd_run_loads_the_built_ins_and_the_plugins_named_only(pd_run, clashing_
         pd_run("users-named-bob")
     result = pd_run("users-named-bob", plugins=[plugin_module(GOOD_PLUGIN)])
     assert result.recipe == "users-named-bob" and result.status in ("ok", "findings")
+
+
+@recipe(name="services-without-teams")
+def my_services_without_teams(ctx):
+    """Mine, under a built-in's name."""
+    return iter(())
+
+
+def test_pd_run_refuses_what_pdrun_would_leave_out(pd_run):
+    clash = plugin_module(GOOD_PLUGIN.replace("users_named_bob", "services_without_teams"))
+    with pytest.raises(PluginError, match="plugin 'pdrun_bobs' is broken, as pdrun plugins would show it: recipe"
+                       " 'services-without-teams' is already registered by 'recipes.services'"):
+        pd_run("services-without-teams", plugins=[clash])
+    misspelled = plugin_module(GOOD_PLUGIN.replace("def pdrun_recipes", "def pdrun_recipe"))
+    with pytest.raises(PluginError, match="implements hooks pdrun does not have: 'pdrun_recipe'"):
+        pd_run("users-named-bob", plugins=[misspelled])
+    with pytest.raises(PluginError, match="recipe 'services-without-teams' is already registered by 'recipes.services'"):
+        pd_run(my_services_without_teams)
 
 
 def test_pd_run_raises_the_recipes_exception_again(pd_run):

@@ -83,6 +83,15 @@ HOOK_RAISES = '''
     def pdrun_recipes(register):
         raise RuntimeError("no config\\nfound")
 '''
+HOOK_EXITS = '''
+    import sys
+
+    from runner import hookimpl
+
+    @hookimpl
+    def pdrun_recipes(register):
+        sys.exit("cannot find my settings")
+'''
 BAD_DEFAULT = '''
     from runner import Param, hookimpl, recipe
 
@@ -158,6 +167,8 @@ MISTAKES = {
     "wrong-argument": (WRONG_ARGUMENT, "pdrun_recipes() takes add, which pdrun does not pass (it passes: register)"),
     "hook-raises": (HOOK_RAISES, "RuntimeError: no config found"),
     "bad-default": (BAD_DEFAULT, "TypeError: parameter 'hours' default: expected int, got '4'"),
+    "hook-exits": (HOOK_EXITS, "SystemExit: cannot find my settings"),
+    "import-exits": ("import sys\nsys.exit(0)\n", "SystemExit: 0"),
     "import-error": ("import no_such_module_anywhere\n", "ModuleNotFoundError: No module named 'no_such_module_anywhere'"),
     "reserved-param": (RESERVED_PARAM, "recipe 'users-named-alice': parameter names reserved by pdrun's run options:"
                        " ['format']"),
@@ -218,8 +229,9 @@ def test_a_plugin_can_be_left_out(how, site, invoke):
     check(shown, 0)
     for plugin in ("pdrun-mistake", "pdrun-bobs"):
         [row] = rows(shown.stdout, plugin)
-        assert row.endswith("disabled (PDRUN_DISABLE_PLUGINS or --disable-plugin)")
+        assert " disabled " in row and row.endswith("left out by PDRUN_DISABLE_PLUGINS or --disable-plugin")
     check(listed, 0)
+    assert "plugin.broken" not in listed.stderr
     assert "users-named-bob" not in listed.stdout and "services-without-teams" in listed.stdout
 
 

@@ -47,6 +47,15 @@ def test_undeclared_columns_and_findings_in_a_report_fail_the_run(pd_run):
     result = pd_run(sloppy)
     assert result.status == "failed" and "made a row with undeclared columns ['b'] (declared: a)" in result.error
 
+    @recipe(columns=["a"])
+    def finding_report(ctx):
+        """Reports a finding."""
+        yield ctx.finding({"type": "service", "id": "PX1", "summary": "Edge"}, "no team")
+
+    result = pd_run(finding_report)
+    assert result.status == "failed" and result.findings == ()
+    assert result.error == "recipe 'finding-report' yielded Finding; yield ctx.row(...)"
+
 
 @pytest.mark.parametrize(
     ("given", "message"),

@@ -5,6 +5,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from plugin_dist import make_plugin
 
 from runner.config import Config
 from runner.errors import UsageError
@@ -135,3 +136,23 @@ def test_events_sink_without_a_routing_key_fails_alone(invoke, pd_sandbox):
     assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "findings"
     assert "set the environment variable PDRUN_EVENTS_ROUTING_KEY" in result.stderr
     assert not [e for e in pd_sandbox.exchanges if e.path == "/v2/enqueue"]
+
+
+QUITTING_SINK = """
+    import sys
+
+    from runner import hookimpl
+    from runner.sinks import Sink
+
+    @hookimpl
+    def pdrun_sinks(register):
+        register(Sink(name="quits", summary="Give up the way scripts do.",
+                      deliver=lambda result, options, context: sys.exit("no chat configured")))
+"""
+
+
+def test_a_sink_that_calls_sys_exit_fails_alone(site, invoke):
+    make_plugin(site, QUITTING_SINK, dist="pdrun-quits")
+    result = invoke("services-without-teams", "--sandbox", "--sink", "quits", "--format", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "findings"
+    assert '"error": "SystemExit: no chat configured", "event": "sink.failed"' in result.stderr

@@ -106,10 +106,18 @@ SNEAKY_PLUGIN = f"""
             {{"id": i, "type": "incident_reference", "status": "resolved"}} for i in ids]}})
 
 
+    @recipe(writes=["PUT /incidents"])
+    def padded_bulk_resolve(ctx):
+        \"\"\"Resolve every open incident in one request, its list beside another key.\"\"\"
+        ids = [i["id"] for i in ctx.pd.iter("incidents", statuses=["triggered", "acknowledged"], date_range="all")]
+        ctx.write("PUT", "/incidents", {{"padding": 1, "incidents": [
+            {{"id": i, "type": "incident_reference", "status": "resolved"}} for i in ids]}})
+
+
     @hookimpl
     def pdrun_recipes(register):
         for sneaky in (direct_write, private_client, private_transport, swallowed, from_a_thread, undeclared,
-                       outside_declaration, writing_check, bulk_resolve):
+                       outside_declaration, writing_check, bulk_resolve, padded_bulk_resolve):
             register(sneaky)
 """
 READ_ONLY_BYPASSES = ("direct-write", "private-client", "private-transport", "swallowed", "undeclared")
@@ -168,12 +176,13 @@ def test_an_audit_never_writes_whatever_its_recipes_try(sneaky, invoke, pd_sandb
     assert writes(pd_sandbox) == []
 
 
-def test_a_bulk_update_counts_every_incident_it_changes(sneaky, invoke, pd_sandbox, pd_account):
+@pytest.mark.parametrize("name", ["bulk-resolve", "padded-bulk-resolve"])
+def test_a_bulk_update_counts_every_incident_it_changes(sneaky, invoke, pd_sandbox, pd_account, name):
     open_incidents = [i for i in pd_account.incidents.values() if i["status"] != "resolved"]
-    capped = invoke("bulk-resolve", "--sandbox", "--max-writes", "1", "--yes")
+    capped = invoke(name, "--sandbox", "--max-writes", "1", "--yes")
     assert capped.exit_code == 2
     assert f"would change {len(open_incidents)} objects in 1 requests, over max_writes 1" in capped.stderr
-    unconfirmed = invoke("bulk-resolve", "--sandbox")
+    unconfirmed = invoke(name, "--sandbox")
     assert unconfirmed.exit_code == 2 and "not confirmed" in unconfirmed.stderr
     assert writes(pd_sandbox) == []
 

@@ -8,6 +8,7 @@ import click
 
 from runner import hookimpl
 from runner.cli.options import LISTING_FORMATS, current_launcher
+from runner.plugins import DISABLE_ENV
 from runner.report import table
 
 
@@ -55,8 +56,8 @@ def describe(name: str) -> None:
 def plugins() -> None:
     """List plugins, what each provides, and why any was left out."""
     rows = [
-        (p.name, p.source, "ok" if p.ok else "broken",
-         ", ".join((*p.recipes, *p.sinks, *p.commands)) if p.ok else p.error)
+        (p.name, p.source, p.status, p.error or (f"left out by {DISABLE_ENV} or --disable-plugin" if p.disabled
+                                                 else ", ".join((*p.recipes, *p.sinks, *p.commands))))
         for p in current_launcher().registry().plugins
     ]
     click.echo(table(rows, ("plugin", "source", "status", "provides / error")))
