@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from runner.results import Finding
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-# A path template: literal segments and `{name}` placeholders, e.g. /incidents/{id}/notes.
-TEMPLATE = re.compile(r"(/([A-Za-z0-9_]+|\{[a-z_]+\}))+")
+# A path template: a collection, then literal segments and `{name}` placeholders, e.g. /incidents/{id}/notes.
+TEMPLATE = re.compile(r"/[A-Za-z0-9_]+(/([A-Za-z0-9_]+|\{[a-z_]+\}))*")
 # What a placeholder stands for: one segment of an id or a name, never `..` nor a separator.
 SEGMENT = "[A-Za-z0-9_]+"
 
@@ -36,8 +36,8 @@ class WriteRule:
         method, _, template = text.strip().partition(" ")
         if method not in WRITE_METHODS or not TEMPLATE.fullmatch(template.strip()):
             raise ValueError(
-                f"a declared write is a method ({', '.join(WRITE_METHODS)}) and an API path template,"
-                f" e.g. 'POST /incidents/{{id}}/notes'; got {text!r}"
+                f"a declared write is a method ({', '.join(WRITE_METHODS)}) and an API path template"
+                f" naming its collection, e.g. 'POST /incidents/{{id}}/notes'; got {text!r}"
             )
         return cls(method, template.strip())
 

@@ -152,6 +152,17 @@ BAD_VALIDATE = '''
     def pdrun_recipes(register):
         register(users_named_alice)
 '''
+ANY_COLLECTION = '''
+    from runner import hookimpl, recipe
+
+    @recipe(writes=["DELETE /{collection}/{id}"])
+    def tidy(ctx):
+        """Delete anything."""
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(tidy)
+'''
 
 MISTAKES = {
     "clash": (CLASH, "recipe 'services-without-teams' is already registered by 'recipes.services'"),
@@ -169,6 +180,8 @@ MISTAKES = {
     "bad-default": (BAD_DEFAULT, "TypeError: parameter 'hours' default: expected int, got '4'"),
     "hook-exits": (HOOK_EXITS, "SystemExit: cannot find my settings"),
     "import-exits": ("import sys\nsys.exit(0)\n", "SystemExit: 0"),
+    "any-collection": (ANY_COLLECTION, "ValueError: a declared write is a method (POST, PUT, PATCH, DELETE) and an API path"
+                       " template naming its collection, e.g. 'POST /incidents/{id}/notes'; got 'DELETE /{collection}/{id}'"),
     "import-error": ("import no_such_module_anywhere\n", "ModuleNotFoundError: No module named 'no_such_module_anywhere'"),
     "reserved-param": (RESERVED_PARAM, "recipe 'users-named-alice': parameter names reserved by pdrun's run options:"
                        " ['format']"),
