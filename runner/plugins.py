@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from runner.config import Config
 
 DISABLE_ENV = "PDRUN_DISABLE_PLUGINS"
+NOT_INSTALLED = (f"no installed plugin has this name, so {DISABLE_ENV} or --disable-plugin leaves nothing out"
+                 " (pdrun's built-in recipes cannot be left out)")
 DEFAULT_PLUGINS = (
     "recipes.services",
     "recipes.escalation_policies",
@@ -98,6 +100,7 @@ class Registry:
     sinks: dict[str, Sink] = field(default_factory=dict)
     commands: dict[str, click.Command] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
+    not_installed: tuple[str, ...] = ()  # names given to leave out that no installed plugin has
 
     @property
     def broken(self) -> list[PluginInfo]:
@@ -172,6 +175,7 @@ def load_registry(
             continue
         _admit(pm, registry, ep.name, source, plugin, reserved_params)
     registry.plugins.sort(key=lambda p: (p.source != "built-in", p.name))
+    registry.not_installed = tuple(sorted(off - {p.name for p in registry.plugins if p.disabled}))
     return registry
 
 

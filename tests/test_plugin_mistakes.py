@@ -248,6 +248,21 @@ def test_a_plugin_can_be_left_out(how, site, invoke):
     assert "users-named-bob" not in listed.stdout and "services-without-teams" in listed.stdout
 
 
+def test_leaving_out_a_plugin_that_is_not_installed_says_so(site, invoke):
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    shown = invoke("--disable-plugin", "pdrun-bob", "plugins", environ={"PDRUN_DISABLE_PLUGINS": "recipes.services"})
+    check(shown, 0)
+    assert shown.stderr.splitlines() == [
+        f"pdrun: {name!r}: no installed plugin has this name, so PDRUN_DISABLE_PLUGINS or --disable-plugin leaves"
+        " nothing out (pdrun's built-in recipes cannot be left out)"
+        for name in ("pdrun-bob", "recipes.services")
+    ]
+    assert " ok " in rows(shown.stdout, "pdrun-bobs")[0]
+    ran = invoke("--disable-plugin", "pdrun-bob", "users-named-bob", "--sandbox")
+    assert ran.exit_code in (0, 1) and "Traceback" not in ran.output
+    assert "plugin.not_installed" in ran.stderr
+
+
 def test_a_real_pdrun_process_prints_no_traceback_for_a_broken_plugin(site):
     make_plugin(site, CLASH, dist="pdrun-mistake")
     env = {**os.environ, "PYTHONPATH": str(site)}

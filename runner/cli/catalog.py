@@ -8,7 +8,7 @@ import click
 
 from runner import hookimpl
 from runner.cli.options import LISTING_FORMATS, current_launcher
-from runner.plugins import DISABLE_ENV
+from runner.plugins import DISABLE_ENV, NOT_INSTALLED
 from runner.report import table
 
 
@@ -55,12 +55,15 @@ def describe(name: str) -> None:
 @click.command()
 def plugins() -> None:
     """List plugins, what each provides, and why any was left out."""
+    registry = current_launcher().registry()
     rows = [
         (p.name, p.source, p.status, p.error or (f"left out by {DISABLE_ENV} or --disable-plugin" if p.disabled
                                                  else ", ".join((*p.recipes, *p.sinks, *p.commands))))
-        for p in current_launcher().registry().plugins
+        for p in registry.plugins
     ]
     click.echo(table(rows, ("plugin", "source", "status", "provides / error")))
+    for name in registry.not_installed:
+        click.echo(f"pdrun: {name!r}: {NOT_INSTALLED}", err=True)
 
 
 @hookimpl

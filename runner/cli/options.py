@@ -16,6 +16,7 @@ from runner import log as pdlog
 from runner.cli.exit_codes import FAIL_ON
 from runner.errors import UsageError
 from runner.launch import ACCOUNT_ENV, Consent, Launcher, Target
+from runner.plugins import NOT_INSTALLED
 from runner.policy import CONFIRM_ABOVE, DEFAULT_MAX_WRITES
 from runner.report import FORMATS, write_whole
 
@@ -43,8 +44,11 @@ def load_config(path: Path | None) -> Config:
     pdlog.configure(format=config.logging.format, level=config.logging.level)
     import structlog
 
-    for plugin in launcher.registry().broken:
+    registry = launcher.registry()
+    for plugin in registry.broken:
         structlog.get_logger().warning("plugin.broken", plugin=plugin.name, source=plugin.source, error=plugin.error)
+    for name in registry.not_installed:
+        structlog.get_logger().warning("plugin.not_installed", plugin=name, error=NOT_INSTALLED)
     return config
 
 
