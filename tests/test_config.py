@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -139,3 +140,20 @@ def test_the_readmes_max_writes_default_and_range_are_the_codes(tmp_path):
         else:
             with pytest.raises(UsageError, match="max_writes: expected a whole number from 0 to 1000000"):
                 registry.configured_defaults(loaded)
+
+
+def test_the_readmes_configuration_examples_make_one_valid_config(invoke, workdir):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    examples = [block for block in re.findall(r"^```toml\n(.*?)^```$", readme, flags=re.S | re.M) if "[project]" not in block]
+    assert [next(line for line in block.splitlines() if line.startswith("[")).split()[0] for block in examples] == [
+        "[pagerduty]", "[[schedule]]", "[runner]"
+    ]
+    accounts, schedule, runner = examples
+    state = f'state = "sqlite:///{workdir}/history.db"'
+    (workdir / "config.toml").write_text(accounts + schedule + re.sub(r"^state = .*$", state, runner, flags=re.M))
+    result = invoke("schedules", "--format", "json", environ={"PAGERDUTY_API_TOKEN": "a", "PAGERDUTY_EU_TOKEN": "b"})
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted((row["name"], row["account"]) for row in rows) == [
+        ("morning-audit", "eu"), ("nightly-audit", "default"), ("nightly-audit", "eu")
+    ]
