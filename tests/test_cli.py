@@ -247,3 +247,14 @@ def test_the_readmes_sandbox_commands_work_as_it_says(invoke, workdir, monkeypat
             assert result.exit_code == 2 and "would change 10 objects and was not confirmed" in result.stderr, args
         else:
             assert result.exit_code in (0, 1), (args, result.stderr[-500:])
+
+
+def test_ctrl_c_exits_130_and_records_the_run_interrupted(invoke, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("runner.run._execute", interrupted)
+    result = invoke("services-without-teams", "--sandbox")
+    assert result.exit_code == 130 and result.stderr.splitlines()[-1] == "pdrun: interrupted"
+    [run] = json.loads(invoke("history", "list", "--format", "json").stdout)
+    assert (run["recipe"], run["status"]) == ("services-without-teams", "interrupted")
