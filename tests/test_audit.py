@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from demo_expectations import DEMO_PLANTED
+from plugin_dist import make_plugin
 
 from runner.report import CSV_COLUMNS
 from runner.sandbox import Faults
@@ -239,3 +241,29 @@ def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_accou
     resolving = audit()  # hundreds of findings resolved: two statements more per audit that resolves some
     assert resolving[1] <= many[1] - 300
     assert resolving[0] <= 11 * len(chosen)
+
+
+GC_WATCHER = '''
+    import gc
+
+    from runner import hookimpl, recipe
+
+    @recipe(tags=["gc"])
+    def gc_watcher(ctx):
+        """Say whether the cyclic garbage collector runs."""
+        service = next(iter(ctx.pd.iter("services")))
+        yield ctx.finding(service, f"collector enabled: {gc.isenabled()}")
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(gc_watcher)
+'''
+
+
+def test_the_cyclic_collector_is_paused_while_an_audit_runs_and_resumed_after(site, invoke):
+    make_plugin(site, GC_WATCHER, dist="pdrun-gc-watcher")
+    assert gc.isenabled()
+    result, report = audit_json(invoke, "--tag", "gc")
+    assert result.exit_code == 1, result.stderr
+    assert [f["message"] for f in report["sections"]["gc-watcher"]["findings"]] == ["collector enabled: False"]
+    assert gc.isenabled()
