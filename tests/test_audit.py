@@ -5,8 +5,10 @@ import gc
 import io
 import json
 import math
+import re
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from demo_expectations import DEMO_PLANTED
@@ -267,3 +269,9 @@ def test_the_cyclic_collector_is_paused_while_an_audit_runs_and_resumed_after(si
     assert result.exit_code == 1, result.stderr
     assert [f["message"] for f in report["sections"]["gc-watcher"]["findings"]] == ["collector enabled: False"]
     assert gc.isenabled()
+
+
+def test_the_readme_names_the_audit_csvs_columns_in_order():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    columns = re.search(r"the stable columns\s+`([^`]+)`", readme).group(1)
+    assert tuple(re.split(r",\s+", columns)) == CSV_COLUMNS
