@@ -193,6 +193,7 @@ def test_one_canonical_log_line_per_run(invoke):
     assert line["event"] == "run.finished" and line["recipe"] == "services-without-teams"
     assert line["run_id"] == json.loads(result.stdout)["run_id"]
     assert {"status", "duration_ms", "api_calls", "findings", "actions", "timestamp"} <= set(line)
+    assert line["trigger"] == "cli"
     assert line["timestamp"].endswith("Z")
 
 
