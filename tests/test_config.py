@@ -101,7 +101,9 @@ def _readme_settings() -> dict[tuple[str, str], tuple[str, str]]:
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     return {
         (table, key): (default, meaning)
-        for table, key, default, meaning in re.findall(r"^\| `\[([\w.<>]+)\] (\w+)` \| ([^|]*) \| (.*) \|$", section, flags=re.M)
+        for table, key, default, meaning in re.findall(
+            r"^\| `\[([\w.<>]+)\] (\w+)` \| ([^|]*) \| (.*) \|$", section, flags=re.M
+        )
     }
 
 
@@ -131,7 +133,8 @@ def test_the_readmes_max_writes_default_and_range_are_the_codes(tmp_path):
     assert int(default.strip("`")) == DEFAULT_MAX_WRITES
     assert "(0 to 1000000)" in meaning
     registry = load_registry(entry_points=[])
-    assert {f.name: f.metadata for f in dataclasses.fields(config.ScheduleConfig)}["max_writes"] == {"min": 0, "max": 1_000_000}
+    schedule_cap = {f.name: f.metadata for f in dataclasses.fields(config.ScheduleConfig)}["max_writes"]
+    assert schedule_cap == {"min": 0, "max": 1_000_000}
     for cap, accepted in ((0, True), (1_000_000, True), (-1, False), (1_000_001, False)):
         path = write(tmp_path, f"[recipes.incident-note]\nmax_writes = {cap}\n")
         loaded = config.load(path, environ={}, cwd=tmp_path)
@@ -144,7 +147,8 @@ def test_the_readmes_max_writes_default_and_range_are_the_codes(tmp_path):
 
 def test_the_readmes_configuration_examples_make_one_valid_config(invoke, workdir):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    examples = [block for block in re.findall(r"^```toml\n(.*?)^```$", readme, flags=re.S | re.M) if "[project]" not in block]
+    blocks = re.findall(r"^```toml\n(.*?)^```$", readme, flags=re.S | re.M)
+    examples = [block for block in blocks if "[project]" not in block]
     assert [next(line for line in block.splitlines() if line.startswith("[")).split()[0] for block in examples] == [
         "[pagerduty]", "[[schedule]]", "[runner]"
     ]
