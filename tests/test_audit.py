@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
+import re
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from demo_expectations import DEMO_PLANTED
@@ -266,3 +269,35 @@ def test_history_statements_per_audit_are_bounded_whatever_the_findings(pd_accou
     resolving = audit()  # hundreds of findings resolved: two statements more per audit that resolves some
     assert resolving[1] <= many[1] - 300
     assert resolving[0] <= 11 * len(chosen)
+
+
+GC_WATCHER = '''
+    import gc
+
+    from runner import hookimpl, recipe
+
+    @recipe(tags=["gc"])
+    def gc_watcher(ctx):
+        """Say whether the cyclic garbage collector runs."""
+        service = next(iter(ctx.pd.iter("services")))
+        yield ctx.finding(service, f"collector enabled: {gc.isenabled()}")
+
+    @hookimpl
+    def pdrun_recipes(register):
+        register(gc_watcher)
+'''
+
+
+def test_the_cyclic_collector_is_paused_while_an_audit_runs_and_resumed_after(site, invoke):
+    make_plugin(site, GC_WATCHER, dist="pdrun-gc-watcher")
+    assert gc.isenabled()
+    result, report = audit_json(invoke, "--tag", "gc")
+    assert result.exit_code == 1, result.stderr
+    assert [f["message"] for f in report["sections"]["gc-watcher"]["findings"]] == ["collector enabled: False"]
+    assert gc.isenabled()
+
+
+def test_the_readme_names_the_audit_csvs_columns_in_order():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    columns = re.search(r"the stable columns\s+`([^`]+)`", readme).group(1)
+    assert tuple(re.split(r",\s+", columns)) == CSV_COLUMNS

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +193,7 @@ def test_one_canonical_log_line_per_run(invoke):
     assert line["event"] == "run.finished" and line["recipe"] == "services-without-teams"
     assert line["run_id"] == json.loads(result.stdout)["run_id"]
     assert {"status", "duration_ms", "api_calls", "findings", "actions", "timestamp"} <= set(line)
+    assert line["trigger"] == "cli"
     assert line["timestamp"].endswith("Z")
 
 
@@ -205,3 +208,54 @@ def test_pdrun_script_runs_for_real(tmp_path):
     assert json.loads(audit.stdout)["status"] == "findings"
     module = subprocess.run([sys.executable, "-m", "runner", "--version"], capture_output=True, text=True)
     assert module.returncode == 0 and "pdrun, version" in module.stdout
+
+
+def _readme_sandbox_commands() -> list[tuple[list[str], str]]:
+    """Each `pdrun` command of the README's shell blocks that runs on the sandbox alone, once, with its comment.
+
+    The demo report, long to make, has tests of its own (test_report_cli.py).
+    """
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands, seen = [], []
+    for block in re.findall(r"^```sh\n(.*?)^```$", readme, flags=re.S | re.M):
+        for line in block.splitlines():
+            command, _, comment = line.partition("  #")
+            if not command.startswith(".venv/bin/pdrun "):
+                continue
+            words = shlex.split(command)
+            if "--account" in words or "--all-accounts" in words or words[1] == "report" or words[1:] in seen:
+                continue
+            seen.append(words[1:])
+            if "--sandbox" in words or words[1] in ("list", "describe", "plugins", "new-plugin", "history"):
+                commands.append((words[1:], comment))
+    return commands
+
+
+def test_the_readmes_sandbox_commands_work_as_it_says(invoke, workdir, monkeypatch, pd_account):
+    monkeypatch.chdir(workdir)
+    assert DEMO_INCIDENT_ID == "PWCQIH1" == min(
+        (i for i in pd_account.incidents.values() if i["status"] == "triggered"), key=lambda i: i["created_at"]
+    )["id"]
+    commands = _readme_sandbox_commands()
+    assert len(commands) == 19
+    run_id = None
+    for args, comment in commands:
+        result = invoke(*[run_id if arg == "RUN_ID" else arg for arg in args])
+        if "--format" in args and "json" in args and result.stdout.startswith('{"recipe"'):
+            run_id = json.loads(result.stdout)["run_id"]
+        assert "Traceback" not in result.stderr + result.stdout, args
+        if "asks first" in comment:
+            assert result.exit_code == 2 and "would change 10 objects and was not confirmed" in result.stderr, args
+        else:
+            assert result.exit_code in (0, 1), (args, result.stderr[-500:])
+
+
+def test_ctrl_c_exits_130_and_records_the_run_interrupted(invoke, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("runner.run._execute", interrupted)
+    result = invoke("services-without-teams", "--sandbox")
+    assert result.exit_code == 130 and result.stderr.splitlines()[-1] == "pdrun: interrupted"
+    [run] = json.loads(invoke("history", "list", "--format", "json").stdout)
+    assert (run["recipe"], run["status"]) == ("services-without-teams", "interrupted")

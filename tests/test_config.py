@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import ast
+import dataclasses
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from runner import config
-from runner.errors import ConfigError
+from runner.errors import ConfigError, UsageError
+from runner.plugins import load_registry
+from runner.policy import DEFAULT_MAX_WRITES
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -88,3 +94,70 @@ def test_repository_config_is_valid():
 def test_settings_out_of_range_are_refused(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         config.load(write(tmp_path, text), {}, tmp_path)
+
+
+def _readme_settings() -> dict[tuple[str, str], tuple[str, str]]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    return {
+        (table, key): (default, meaning)
+        for table, key, default, meaning in re.findall(
+            r"^\| `\[([\w.<>]+)\] (\w+)` \| ([^|]*) \| (.*) \|$", section, flags=re.M
+        )
+    }
+
+
+def test_the_readmes_configuration_table_gives_the_built_in_defaults_and_ranges(tmp_path):
+    loaded = config.load(None, environ={}, cwd=tmp_path)
+    tables = {"pagerduty": loaded.pagerduty, "runner": loaded.runner, "logging": loaded.logging}
+    settings = {
+        (table, key): documented
+        for (table, key), documented in _readme_settings().items()
+        if table in tables and documented[0].startswith("`")
+    }
+    assert len(settings) == 11
+    for (table, key), (default, meaning) in settings.items():
+        assert getattr(tables[table], key) == ast.literal_eval(default.strip("`")), key
+        bounds = re.search(r"\(([0-9.]+) to ([0-9.]+)\)|\(at most ([0-9]+)\)", meaning)
+        metadata = {f.name: f.metadata for f in dataclasses.fields(tables[table])}[key]
+        if bounds:
+            low, high, at_most = bounds.groups()
+            documented_bounds = (metadata["min"], float(at_most)) if at_most else (float(low), float(high))
+            assert (metadata["min"], metadata["max"]) == documented_bounds, key
+        else:
+            assert "min" not in metadata, key
+
+
+def test_the_readmes_max_writes_default_and_range_are_the_codes(tmp_path):
+    default, meaning = _readme_settings()[("recipes.<name>", "max_writes")]
+    assert int(default.strip("`")) == DEFAULT_MAX_WRITES
+    assert "(0 to 1000000)" in meaning
+    registry = load_registry(entry_points=[])
+    schedule_cap = {f.name: f.metadata for f in dataclasses.fields(config.ScheduleConfig)}["max_writes"]
+    assert schedule_cap == {"min": 0, "max": 1_000_000}
+    for cap, accepted in ((0, True), (1_000_000, True), (-1, False), (1_000_001, False)):
+        path = write(tmp_path, f"[recipes.incident-note]\nmax_writes = {cap}\n")
+        loaded = config.load(path, environ={}, cwd=tmp_path)
+        if accepted:
+            registry.configured_defaults(loaded)
+        else:
+            with pytest.raises(UsageError, match="max_writes: expected a whole number from 0 to 1000000"):
+                registry.configured_defaults(loaded)
+
+
+def test_the_readmes_configuration_examples_make_one_valid_config(invoke, workdir):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```toml\n(.*?)^```$", readme, flags=re.S | re.M)
+    examples = [block for block in blocks if "[project]" not in block]
+    assert [next(line for line in block.splitlines() if line.startswith("[")).split()[0] for block in examples] == [
+        "[pagerduty]", "[[schedule]]", "[runner]"
+    ]
+    accounts, schedule, runner = examples
+    state = f'state = "sqlite:///{workdir}/history.db"'
+    (workdir / "config.toml").write_text(accounts + schedule + re.sub(r"^state = .*$", state, runner, flags=re.M))
+    result = invoke("schedules", "--format", "json", environ={"PAGERDUTY_API_TOKEN": "a", "PAGERDUTY_EU_TOKEN": "b"})
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted((row["name"], row["account"]) for row in rows) == [
+        ("morning-audit", "eu"), ("nightly-audit", "default"), ("nightly-audit", "eu")
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from plugin_dist import GOOD_PLUGIN, make_plugin
+from plugin_dist import GOOD_PLUGIN, make_dist_info, make_plugin
 
 from runner import entry_points
 
@@ -37,6 +37,21 @@ def test_installing_or_removing_a_distribution_reads_them_again(tmp_path, monkey
     for info in site.glob("pdrun_bobs_*.dist-info"):
         shutil.rmtree(info)
     assert "pdrun-bobs" not in {ep.name for ep in entry_points.pdrun_entry_points()}
+
+
+def test_upgrading_a_distribution_reads_them_again(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(site))
+    make_dist_info(site, "pdrun-bobs", "1.0", {"pdrun-bobs": "bobs_v1"})
+    assert [(ep.value, ep.dist) for ep in entry_points.pdrun_entry_points() if ep.name == "pdrun-bobs"] == [
+        ("bobs_v1", ("pdrun-bobs", "1.0"))
+    ]
+    assert list((tmp_path / "cache" / "pdrun").iterdir())  # under $XDG_CACHE_HOME/pdrun
+    shutil.rmtree(site / "pdrun_bobs-1.0.dist-info")
+    make_dist_info(site, "pdrun-bobs", "2.0", {"pdrun-bobs": "bobs_v2"})
+    assert [(ep.value, ep.dist) for ep in entry_points.pdrun_entry_points() if ep.name == "pdrun-bobs"] == [
+        ("bobs_v2", ("pdrun-bobs", "2.0"))
+    ]
 
 
 def test_a_damaged_cache_is_read_past(tmp_path, monkeypatch):

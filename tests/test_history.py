@@ -238,3 +238,21 @@ INSERT INTO actions (run_id, seq, "key", method, path, headers, body, changes, o
 INSERT INTO findings VALUES ('rk', 'fp', 'r', 'r', 'info', 'm', '{"type": "service", "id": "P1"}',
     '2099-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000Z', NULL);
 """
+
+
+def test_runs_older_than_keep_runs_days_go_with_their_claims_when_pdrun_opens_the_history(invoke, workdir):
+    from runner.history import claims
+
+    url = f"sqlite:///{workdir / 'h.db'}"
+    history = History(url)
+    for run_id, days in (("old", 3), ("kept", 1)):
+        started = (datetime.now(UTC) - timedelta(days=days)).isoformat().replace("+00:00", "Z")
+        history.start(run_id=run_id, account="a", key="k", recipe="r", params={}, trigger="cli", schedule=None,
+                      started_at=started)
+        with history.engine.begin() as conn:
+            claims.claim(conn, key=f"write of {run_id}", account="a", run_id=run_id, once=True, now=started)
+    (workdir / "config.toml").write_text(f'[runner]\nstate = "{url}"\nkeep_runs_days = 2\n')
+    listed = invoke("history", "list", "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [run["id"] for run in json.loads(listed.stdout)] == ["kept"]
+    assert history.claim_of("write of old") is None and history.claim_of("write of kept") is not None

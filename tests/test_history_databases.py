@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,10 +18,12 @@ from runner.config import Config, RunnerConfig
 from runner.errors import ConfigError
 from runner.history import History
 from runner.history import migrate
-from runner.history.fleet import DEAD_AFTER_S, Fleet, db_now
+from runner.history.engine import CONNECT_TIMEOUT_S
+from runner.history.fleet import DEAD_AFTER_S, HEARTBEAT_S, Fleet, db_now
 from runner.history.schema import replicas, runs
 from runner.history.store import run_row
 from runner.policy import WritePolicy
+from runner.replicas import KEEPALIVES, Leadership
 from runner.sandbox import demo_app
 from runner.timestamps import iso, parse_iso
 from test_sandbox_server import PDRUN
@@ -186,3 +189,25 @@ def test_a_missing_driver_is_one_line_naming_the_extra(tmp_path):
         "pdrun: error: [runner] state postgresql+psycopg://pdrun@127.0.0.1/pdrun: its database driver is not"
         ' installed: pip install "pdrun[postgres]"'
     )
+
+
+def test_the_readmes_replica_timings_are_the_codes():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = " ".join(readme.split("### Several replicas, one history", 1)[1].split("### ", 1)[0].split())
+    idle, interval, count = (int(setting.rsplit(" ", 1)[1]) for setting in KEEPALIVES)
+    assert f"the others try for it every {HEARTBEAT_S:g} s" in section
+    assert f"dropped by TCP keepalives within about {idle + interval * count} s" in section
+    assert f"writes a heartbeat every {HEARTBEAT_S:g} s" in section
+    assert f"A replica silent for {DEAD_AFTER_S:g} s is dead" in section
+    assert f"pdrun gives up connecting after {CONNECT_TIMEOUT_S} s" in " ".join(readme.split())
+
+
+def test_the_firing_replicas_connection_asks_postgresql_for_keepalives(postgres_url):
+    leadership = Leadership(sa.create_engine(postgres_url))
+    try:
+        assert leadership.hold()
+        settings = [leadership._conn.execute(sa.text(f"SHOW {name}")).scalar()
+                    for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")]
+        assert settings == [setting.rsplit(" ", 1)[1] for setting in KEEPALIVES]
+    finally:
+        leadership.release()

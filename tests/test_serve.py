@@ -208,3 +208,25 @@ def test_every_schedule_problem_is_listed_at_once(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     for expected in ("unknown recipe 'nosuch'", "bad cron '61 * * * *'", "set allow_writes = true", "unknown timezone"):
         assert expected in result.stderr
+
+
+def test_every_fires_on_multiples_of_its_interval_since_1970_whatever_the_timezone(tmp_path):
+    from runner.launch import Launcher
+    from runner.schedules import build_schedules
+
+    path = tmp_path / "config.toml"
+    path.write_text("".join(
+        f'[[schedule]]\nname = "{every}"\nrecipe = "services-without-teams"\nevery = "{every}"\n'
+        f'timezone = "Asia/Kolkata"\n'
+        for every in ("1h", "15m", "90s", "7d")
+    ))
+    launcher = Launcher(environ={"PAGERDUTY_API_TOKEN": "x"}, cwd=tmp_path)
+    schedules = {s.name: s for s in build_schedules(launcher.config(path), launcher)}
+    after = datetime(2026, 3, 4, 10, 7, 31, tzinfo=UTC)
+    fires = {name: schedule.next_fire(after).astimezone(UTC) for name, schedule in schedules.items()}
+    assert fires == {
+        "1h": datetime(2026, 3, 4, 11, 0, tzinfo=UTC),
+        "15m": datetime(2026, 3, 4, 10, 15, tzinfo=UTC),
+        "90s": datetime(2026, 3, 4, 10, 7, 30, tzinfo=UTC) + timedelta(seconds=90),
+        "7d": datetime(2026, 3, 5, tzinfo=UTC),  # 1970-01-01 was a Thursday, as is 2026-03-05
+    }

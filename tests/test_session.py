@@ -15,7 +15,7 @@ from runner.plugins import load_registry
 from runner.policy import READ_ONLY
 from runner.run import run_recipe
 from runner.session import read_token
-from runner.transport import permit, tracking
+from runner.transport import backoff, permit, tracking
 
 SECRET = "u+sEcReT-token-0123456789"
 
@@ -70,6 +70,15 @@ def test_5xx_is_retried_on_reads_only(pd_sandbox):
     with pytest.raises(ApiError, match="503"), permit("POST", "/incidents/PNOPE00/notes"):
         session.write("POST", "/incidents/PNOPE00/notes", {"note": {"content": "x"}})
     assert faults.seen[-1] == "POST" and faults.seen.count("POST") == 1
+
+
+def test_a_read_backs_off_doubling_from_half_a_second_jittered_and_capped(monkeypatch):
+    monkeypatch.setattr("runner.transport.random.random", lambda: 1.0)
+    longest = [backoff(attempt) for attempt in range(6)]
+    monkeypatch.setattr("runner.transport.random.random", lambda: 0.0)
+    shortest = [backoff(attempt) for attempt in range(6)]
+    assert longest == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert shortest == [wait / 2 for wait in longest]
 
 
 def test_rejected_token_names_its_source_and_never_the_token(pd_sandbox):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from plugin_dist import make_plugin
@@ -156,3 +158,23 @@ def test_a_sink_that_calls_sys_exit_fails_alone(site, invoke):
     result = invoke("services-without-teams", "--sandbox", "--sink", "quits", "--format", "json")
     assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "findings"
     assert '"error": "SystemExit: no chat configured", "event": "sink.failed"' in result.stderr
+
+
+def test_the_readmes_sink_table_lists_each_built_in_kind_with_its_options_and_defaults():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Sinks\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \|(.*)\|$", section, flags=re.M))
+    sinks = load_registry(entry_points=[]).sinks
+    assert sorted(rows) == sorted(sinks)
+    documented = {
+        (kind, option): re.sub(r"^default |`| s$", "", value)
+        for kind, options in rows.items()
+        for option, value in re.findall(r"`(\w+)` \(([^)]*)\)", options)
+    }
+    actual = {
+        (kind, option.name): "required" if option.required else f"{option.default:g}"
+        if isinstance(option.default, float | int) else option.default
+        for kind, sink in sinks.items()
+        for option in sink.options
+    }
+    assert documented == actual

@@ -86,6 +86,29 @@ def test_a_large_plan_without_a_terminal_needs_yes(invoke, pd_sandbox):
     assert writes(pd_sandbox) == []
 
 
+def test_a_plan_of_five_objects_goes_without_asking_and_six_need_yes(invoke, pd_sandbox, pd_account):
+    five, six = triggered(pd_account)[:5], triggered(pd_account)[:6]
+    unasked = invoke("incident-note", "--sandbox", *[f"--incident={i}" for i in six], "--message", "x")
+    assert unasked.exit_code == 2 and "would change 6 objects and was not confirmed" in unasked.stderr
+    assert writes(pd_sandbox) == []
+    result = invoke("incident-note", "--sandbox", *[f"--incident={i}" for i in five], "--message", "x")
+    assert result.exit_code == 0, result.stderr
+    assert len(writes(pd_sandbox)) == 5
+
+
+def test_without_a_cap_configured_a_run_changes_at_most_50_objects(invoke, workdir, pd_account, pd_sandbox):
+    (workdir / "config.toml").write_text('[pagerduty]\nfrom_email = "alex.morgan@example.com"\n')
+    policy = next(iter(pd_account.escalation_policies.values()))
+    service = pd_account.add_service("Noisy", escalation_policy=policy)
+    flapping = [pd_account.add_incident(f"flap {n}", service=service)["id"] for n in range(51)]
+    capped = invoke("incidents-acknowledge", "--sandbox", "--service", service["id"], "--yes")
+    assert capped.exit_code == 2 and "would change 51 objects in 1 requests, over max_writes 50" in capped.stderr
+    assert writes(pd_sandbox) == []
+    result = invoke("incidents-acknowledge", "--sandbox", *[f"--incident={i}" for i in flapping[:50]], "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert [len(json.loads(e.body)["incidents"]) for e in writes(pd_sandbox)] == [50]
+
+
 def test_resolving_600_incidents_sends_3_puts(invoke, pd_account, pd_sandbox):
     policy = next(iter(pd_account.escalation_policies.values()))
     service = pd_account.add_service("Noisy", escalation_policy=policy)
