@@ -8,9 +8,12 @@ from runner.plugins import load_registry
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def _section() -> str:
+    return README.read_text(encoding="utf-8").split("\n## Recipes\n", 1)[1].split("\n## ", 1)[0]
+
+
 def _table() -> dict[str, str]:
-    section = README.read_text(encoding="utf-8").split("\n## Recipes\n", 1)[1].split("\n## ", 1)[0]
-    return dict(re.findall(r"^\| `([a-z0-9-]+)` \| (audit|write|report) \|", section, flags=re.M))
+    return dict(re.findall(r"^\| `([a-z0-9-]+)` \| (audit|write|report) \|", _section(), flags=re.M))
 
 
 def test_the_recipe_table_lists_every_built_in_recipe_with_its_kind():
@@ -26,10 +29,9 @@ def test_every_audit_is_tagged_hygiene_as_the_readme_says():
 
 def test_the_defaults_the_recipe_table_gives_are_the_recipes_defaults():
     registry = load_registry(entry_points=[])
-    section = README.read_text(encoding="utf-8").split("\n## Recipes\n", 1)[1].split("\n## ", 1)[0]
     documented = {
         (name, option.replace("-", "_")): float(default)
-        for name, row in re.findall(r"^\| `([a-z0-9-]+)` \|[^|]+\|(.*)$", section, flags=re.M)
+        for name, row in re.findall(r"^\| `([a-z0-9-]+)` \|[^|]+\|(.*)$", _section(), flags=re.M)
         for option, default in re.findall(r"`--([a-z-]+)` \(([0-9.]+)\)", row)
     }
     assert len(documented) == 10
