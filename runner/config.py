@@ -157,7 +157,7 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None,
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return parse(data, path)
 

@@ -56,6 +56,7 @@ def test_missing_explicit_file_is_an_error(tmp_path):
         ("[scheduler]\n", r"unknown table \[scheduler\]"),
         ("[recipes]\nfoo = 1\n", r"\[recipes\] must hold one table per recipe"),
         ("[pagerduty\n", r"invalid TOML"),
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", r"invalid TOML: maximum recursion depth exceeded"),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, text, message):
