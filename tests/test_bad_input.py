@@ -73,6 +73,10 @@ def test_an_unusable_output_is_found_before_any_write(invoke, pd_sandbox, workdi
     refused(invoke("audit", "--sandbox", "-o", "/nonexistent/x.json"), pd_sandbox, "no such directory")
 
 
+def test_an_audit_for_a_team_id_that_cannot_be_one_is_refused(invoke, pd_sandbox):
+    refused(invoke("audit", "--sandbox", "--team", "payments"), pd_sandbox, "--team: expected a PagerDuty id")
+
+
 def test_an_output_that_is_a_pipe_is_written_in_place(invoke, workdir):
     pipe = workdir / "results"
     os.mkfifo(pipe)
