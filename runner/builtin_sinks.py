@@ -120,8 +120,9 @@ BUILTIN_SINKS = (
         deliver=deliver_webhook,
         options=(
             Param(name="url", required=True, help="Where to POST."),
-            Param(name="retries", type=int, default=3, help="Retries on 429, 5xx and network errors."),
-            Param(name="timeout", type=float, default=10.0, help="Seconds per attempt."),
+            Param(name="retries", type=int, default=3, minimum=0, maximum=20,
+                  help="Retries on 429, 5xx and network errors."),
+            Param(name="timeout", type=float, default=10.0, minimum=0.1, maximum=600, help="Seconds per attempt."),
         ),
     ),
 )

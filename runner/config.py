@@ -157,7 +157,7 @@ def load(explicit: Path | None = None, environ: Mapping[str, str] | None = None,
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return parse(data, path)
 
@@ -254,6 +254,8 @@ def _section(cls: type, table: Any, where: str) -> Any:
         if not isinstance(value, expected) or isinstance(value, bool) and bool not in expected:
             names = " or ".join(t.__name__ for t in expected)
             raise ConfigError(f"{where} {key}: expected {names}, got {value!r}")
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{where} {key}: must not be empty (leave the key out for its default)")
         choices = fields[key].metadata.get("choices")
         if choices and value not in choices:
             raise ConfigError(f"{where} {key}: expected one of {', '.join(choices)}, got {value!r}")

@@ -127,6 +127,8 @@ def _fits(value: Any, kind: type) -> bool:
 
 
 PERIOD_PARAMS = ("since", "until", "days")
+# Times a user may give: arithmetic on them by a period or a window never leaves datetime's range.
+EARLIEST_MOMENT, LATEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def period_params(default_days: int) -> tuple[Param, ...]:
@@ -160,4 +162,7 @@ def parse_moment(text: str | None, flag: str) -> datetime | None:
     except ValueError:
         raise UsageError(f"{flag} {text!r}: expected an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T09:00:00Z")\
             from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        raise UsageError(f"{flag} {text!r}: expected a time from {EARLIEST_MOMENT.year} to {LATEST_MOMENT.year - 1}")
+    return moment

@@ -64,7 +64,7 @@ class Plan:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise UsageError(f"cannot read the plan {path}: {exc.strerror}") from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays or objects nested too deep
             raise UsageError(f"{path}: not a pdrun plan (invalid JSON: {exc})") from None
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
             raise UsageError(f"{path}: not a pdrun plan (expected format {PLAN_FORMAT!r})")

@@ -26,13 +26,26 @@ ACTION_CSV_COLUMNS = ("recipe", "status", "method", "path", "changes", "write", 
 
 
 def write_whole(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so a reader never sees half of it."""
+    """Write `text` to `path` through a temporary file, so a reader never sees half of it.
+
+    A path that is neither a file nor missing (/dev/stdout, a pipe) is written in place: renaming over it would
+    replace it.
+    """
     partial = path.with_name(f".{path.name}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        if is_special(path):
+            path.write_text(text, encoding="utf-8")
+        else:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def is_special(path: Path) -> bool:
+    """Whether `path` is a device or a pipe (e.g. /dev/null, /dev/stdout), written in place rather than replaced."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

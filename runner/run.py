@@ -89,6 +89,9 @@ def run_recipe(
             raise
         if history is not None:
             result = _recorded(history.finish, result, fallback=result)
+        if result.status == "interrupted":  # pdrun stopped while it ran: what it came to after is no result
+            log.error("run.failed", status="interrupted", error=result.error)
+            return result
         _deliver(result, sinks, sink_context, history)
         return result
 

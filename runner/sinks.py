@@ -71,9 +71,13 @@ def bind_sinks(labels: Iterable[str], config: Config, sinks: Mapping[str, Sink])
     """Resolve sink names against `[sinks.<name>]` tables and the registered kinds; check options."""
     bound = []
     for label in labels:
+        if not isinstance(label, str):
+            raise UsageError(f"sinks: expected sink names, got {label!r}")
         table = dict(config.sinks.get(label, {}))
         kind = table.pop("type", label)
         source = f"{config.source}: [sinks.{label}]"
+        if not isinstance(kind, str):
+            raise UsageError(f"{source} type: expected the name of a kind of sink, got {kind!r}")
         sink = sinks.get(kind)
         if sink is None:
             raise UsageError(f"unknown sink {kind!r}{suggest(kind, sinks)} (known: {', '.join(sorted(sinks))})")

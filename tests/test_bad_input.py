@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import threading
+
 import pytest
 
 from runner.sandbox.demo import DEMO_INCIDENT_ID
@@ -66,3 +71,20 @@ def test_an_unusable_output_is_found_before_any_write(invoke, pd_sandbox, workdi
     (workdir / "out").mkdir()
     refused(invoke("services-without-teams", "--sandbox", "-o", str(workdir / "out")), pd_sandbox, "is a directory")
     refused(invoke("audit", "--sandbox", "-o", "/nonexistent/x.json"), pd_sandbox, "no such directory")
+
+
+def test_an_audit_for_a_team_id_that_cannot_be_one_is_refused(invoke, pd_sandbox):
+    refused(invoke("audit", "--sandbox", "--team", "payments"), pd_sandbox, "--team: expected a PagerDuty id")
+
+
+def test_an_output_that_is_a_pipe_is_written_in_place(invoke, workdir):
+    pipe = workdir / "results"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()
+    result = invoke("services-without-teams", "--sandbox", "--format", "json", "-o", str(pipe))
+    reader.join(timeout=30)
+    assert result.exit_code == 1, result.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced by a file"
+    assert json.loads(received[0])["recipe"] == "services-without-teams"

@@ -55,10 +55,14 @@ def test_missing_explicit_file_is_an_error(tmp_path):
         ('[pagerduty]\nregion = "mars"\n', r"\[pagerduty\] region: expected one of us, eu, got 'mars'"),
         ("[pagerduty]\ntimeout = true\n", r"\[pagerduty\] timeout: expected int or float, got True"),
         ('[pagerduty]\nfrom_email = 3\n', r"\[pagerduty\] from_email: expected str, got 3"),
+        ('[pagerduty]\ntoken_env = ""\n', r"\[pagerduty\] token_env: must not be empty"),
+        ('[runner]\nstate = " "\n', r"\[runner\] state: must not be empty"),
+        ('[accounts.eu]\ntoken_file = ""\n', r"\[accounts.eu\] token_file: must not be empty"),
         ('[logging]\nformat = "xml"\n', r"\[logging\] format: expected one of auto, json, console"),
         ("[scheduler]\n", r"unknown table \[scheduler\]"),
         ("[recipes]\nfoo = 1\n", r"\[recipes\] must hold one table per recipe"),
         ("[pagerduty\n", r"invalid TOML"),
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", r"invalid TOML: maximum recursion depth exceeded"),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, text, message):

@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from runner import recipe
 from runner.history import History, default_url
+from runner.policy import READ_ONLY
+from runner.run import run_recipe
 from runner.sandbox.demo import DEMO_INCIDENT_ID
+from runner.sinks import BoundSink, Sink
+from runner.timestamps import now_iso
 
 
 def audit(invoke, *args):
@@ -256,3 +261,22 @@ def test_runs_older_than_keep_runs_days_go_with_their_claims_when_pdrun_opens_th
     assert listed.exit_code == 0, listed.stderr
     assert [run["id"] for run in json.loads(listed.stdout)] == ["kept"]
     assert history.claim_of("write of old") is None and history.claim_of("write of kept") is not None
+
+
+def test_a_run_interrupted_while_it_ran_is_neither_delivered_nor_logged_as_crashed(tmp_path, pd_session, pd_logs):
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+
+    @recipe()
+    def cut_short(ctx):
+        """Stopped by a Ctrl-C while it reads: its reads then fail as pdrun exits."""
+        history.interrupt([ctx.run_id], at=now_iso())
+        raise RuntimeError("cannot schedule new futures after shutdown")
+        yield
+
+    delivered = []
+    sink = BoundSink("spy", Sink(name="spy", summary="", deliver=lambda *args: delivered.append(args)), {})
+    result = run_recipe(cut_short, session=pd_session, params={}, policy=READ_ONLY, history=history, sinks=[sink])
+    assert result.status == "interrupted" and delivered == []
+    assert history.find_run(result.run_id)["status"] == "interrupted"
+    ends = [e for e in pd_logs if e["event"] in ("run.finished", "run.failed")]
+    assert [(e["status"], e["error"]) for e in ends] == [("interrupted", "pdrun stopped before the run finished")]

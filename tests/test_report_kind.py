@@ -63,6 +63,8 @@ def test_undeclared_columns_and_findings_in_a_report_fail_the_run(pd_run):
         ({"since": "yesterday"}, "--since 'yesterday': expected an ISO 8601 date"),
         ({"since": "2026-11-01", "days": 3}, "give --since or --days, not both"),
         ({"since": "2026-11-05", "until": "2026-11-01"}, "the period must end after it starts"),
+        ({"until": "0001-01-01"}, "--until '0001-01-01': expected a time from 1970 to 2999"),
+        ({"since": "9999-12-31T23:00:00-05:00"}, "--since '9999-12-31T23:00:00-05:00': expected a time from 1970"),
     ],
 )
 def test_a_bad_period_is_refused_before_any_request(given, message):

@@ -108,6 +108,7 @@ def test_the_example_file_reproduces_its_case():
         ("now = 'yesterday'\n", "now: expected an ISO 8601 time"),
         ("teams = 'A'\n", "teams: expected a list"),
         ("[[teams]\n", "invalid TOML"),
+        ("teams = " + "[" * 100_000 + "]" * 100_000 + "\n", "invalid TOML: maximum recursion depth exceeded"),
         ("subdomain = 'Not OK'\n", "subdomain: expected lower-case letters, digits and dashes"),
         ("[[users]]\nname = 'Kim'\nrole = 'boss'\n", "users #1 (Kim): role: expected one of owner, admin, user"),
         ("[[users]]\nname = 'Kim'\n[[users]]\nname = 'Lee'\nlicenses = 1\n", "users #2 (Lee): unknown key 'licenses'"),

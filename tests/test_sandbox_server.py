@@ -176,6 +176,9 @@ def test_the_fail_rate_fails_the_same_requests_as_in_process():
     [
         (["--profile", "nosuch"], "unknown profile 'nosuch'"),
         (["--host", "0.0.0.0"], "--host 0.0.0.0: the sandbox serves on loopback only"),
+        (["--latency-ms", "nan"], "latency must be a finite number of milliseconds"),
+        (["--latency-ms", "inf"], "latency must be a finite number of milliseconds"),
+        (["--fail-rate", "nan"], "fail and drop rates are shares between 0 and 1"),
     ],
 )
 def test_usage_errors_are_clear(options, error):

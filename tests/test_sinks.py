@@ -113,6 +113,14 @@ def test_sink_configuration_is_checked():
     config = Config(sinks={"chat": {"type": "webhook", "url": "http://x", "retries": "3"}})
     with pytest.raises(UsageError, match=r"\[sinks.chat\] retries: expected int"):
         bind_sinks(["chat"], config, registry.sinks)
+    config = Config(sinks={"chat": {"type": "webhook", "url": "http://x", "retries": -1}})
+    with pytest.raises(UsageError, match=r"\[sinks.chat\] retries: expected at least 0, got -1"):
+        bind_sinks(["chat"], config, registry.sinks)
+    config = Config(sinks={"chat": {"type": 5}})
+    with pytest.raises(UsageError, match=r"\[sinks.chat\] type: expected the name of a kind of sink, got 5"):
+        bind_sinks(["chat"], config, registry.sinks)
+    with pytest.raises(UsageError, match=r"sinks: expected sink names, got 1"):
+        bind_sinks([1], Config(), registry.sinks)
 
 
 def test_events_sink_triggers_then_resolves_one_alert(invoke, workdir, pd_account, pd_sandbox):

@@ -62,6 +62,9 @@ def test_apply_refuses_a_file_that_is_not_a_plan(invoke, workdir):
     bad.write_text('{"actions": []}')
     result = invoke("apply", str(bad), "--sandbox")
     assert result.exit_code == 2 and "not a pdrun plan" in result.stderr
+    bad.write_text("[" * 100_000 + "]" * 100_000)
+    result = invoke("apply", str(bad), "--sandbox")
+    assert result.exit_code == 2 and "not a pdrun plan (invalid JSON: maximum recursion depth" in result.stderr
 
 
 def test_a_plan_over_the_cap_writes_nothing(invoke, pd_sandbox, pd_account):

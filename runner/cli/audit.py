@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from runner.cli.options import (
     with_options,
 )
 from runner.errors import UsageError
+from runner.params import PAGERDUTY_ID, SHAPES
 
 
 @with_options(*target_options(several=True), config_option(), *output_options())
@@ -50,6 +52,8 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     from runner.report_accounts import render_accounts_audit
     from runner.transport import observing
 
+    if team is not None and not re.fullmatch(PAGERDUTY_ID, team):
+        raise UsageError(f"--team: expected {SHAPES[PAGERDUTY_ID]}, got {team!r}")
     where = target(sandbox, base_url, accounts=accounts, all_accounts=all_accounts)
     options = RunOptions(**run, team=team)
     check_output(options.output)

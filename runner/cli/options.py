@@ -18,7 +18,7 @@ from runner.errors import UsageError
 from runner.launch import ACCOUNT_ENV, Consent, Launcher, Target
 from runner.plugins import NOT_INSTALLED
 from runner.policy import CONFIRM_ABOVE, DEFAULT_MAX_WRITES
-from runner.report import FORMATS, write_whole
+from runner.report import FORMATS, is_special, write_whole
 
 if TYPE_CHECKING:
     from runner.config import Config
@@ -109,7 +109,7 @@ def check_output(path: Path | None, option: str = "--output") -> None:
         raise UsageError(f"{option} {path}: is a directory")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: no such directory {folder}")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if (not is_special(path) and not os.access(folder, os.W_OK)) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"{option} {path}: not writable")
 
 

@@ -8,6 +8,7 @@ on one host queue up instead of failing or losing a write.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
@@ -59,12 +60,15 @@ class History:
                                                                status="running")))
 
     def finish(self, result: RunResult) -> RunResult:
-        """Store a finished run; return it with each finding's state and the findings resolved since."""
+        """Store a finished run; return it with each finding's state and the findings resolved since.
+
+        A run recorded as interrupted meanwhile (pdrun stopped) keeps that record, and comes back so marked.
+        """
 
         def store(conn: sa.Connection) -> RunResult:
-            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == result.run_id)).scalar()
-            if status != "running":  # recorded as interrupted at shutdown: that record stands
-                return result
+            recorded = conn.execute(sa.select(runs.c.status, runs.c.error).where(runs.c.id == result.run_id)).first()
+            if recorded is not None and recorded.status != "running":
+                return dataclasses.replace(result, status=recorded.status, error=recorded.error)
             remembered = remember(conn, result)
             summary = remembered.summary or {}
             conn.execute(

@@ -79,7 +79,11 @@ def serve(
         account = load_profile(profile, seed=seed, subdomain=subdomain, scale=scale)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate, seed=seed)
+    try:
+        faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate,
+                        seed=seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     app = SandboxApp(account, token=token, faults=faults)
     with tempfile.TemporaryDirectory(prefix="pdrun-sandbox-") as scratch:
         ca_file = Path(scratch) / "ca.pem"

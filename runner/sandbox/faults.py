@@ -49,8 +49,8 @@ class Faults:
     _windows: dict[str, tuple[float, int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.latency_ms < 0 or self.rate_limit < 0:
-            raise ValueError("latency and rate limit must not be negative")
+        if not 0 <= self.latency_ms < math.inf or self.rate_limit < 0:
+            raise ValueError("latency must be a finite number of milliseconds, and neither it nor the rate limit negative")
         if not (0 <= self.fail_rate <= 1 and 0 <= self.drop_rate <= 1):
             raise ValueError("fail and drop rates are shares between 0 and 1")
         self._random = random.Random(self.seed)

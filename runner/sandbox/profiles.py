@@ -59,6 +59,6 @@ def load_profile(
         raise ValueError(f"{path}: cannot read the profile: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         description = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ValueError(f"{path}: invalid {path.suffix[1:].upper()}: {exc}") from None
     return build_account(description, source=str(path), now=now, clock=clock, subdomain=subdomain)
