@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from recipes.named import get_named
 from runner import PAGERDUTY_ID, Context, Param, parse_iso
 
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
@@ -41,7 +42,7 @@ def select_incidents(ctx: Context, *, among: Iterable[str] = INCIDENT_STATUSES) 
 def _candidates(ctx: Context, statuses: list[str]) -> Iterator[dict[str, Any]]:
     if ctx.params["incident"]:
         for incident_id in dict.fromkeys(ctx.params["incident"]):
-            yield ctx.pd.get(f"incidents/{incident_id}")
+            yield get_named(ctx, "incidents", incident_id)
         return
     filters: dict[str, Any] = {"date_range": "all", "statuses": statuses}
     for param, name in (("service", "service_ids"), ("team", "team_ids"), ("urgency", "urgencies")):

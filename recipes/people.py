@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from recipes.named import get_named
 from runner import Context, UsageError
 
 
 def find_user(ctx: Context, who: str) -> dict[str, Any]:
     """Return the user `who` names: an id (GET /users/{id}) or an email address (GET /users?query=).
 
-    An address no user has is refused (UsageError); an unknown id is PagerDuty's 404.
+    An id or an address no user has is refused (UsageError).
     """
     if "@" not in who:
-        return ctx.pd.get(f"users/{who}")
+        return get_named(ctx, "users", who)
     for user in ctx.pd.iter("users", query=who):
         if user["email"].casefold() == who.casefold():
             return user

@@ -88,3 +88,20 @@ def test_an_output_that_is_a_pipe_is_written_in_place(invoke, workdir):
     assert result.exit_code == 1, result.stderr
     assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced by a file"
     assert json.loads(received[0])["recipe"] == "services-without-teams"
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("incident-note", "--incident", "PNOPE12", "--message", "hi"), "no incident PNOPE12 in this PagerDuty account"),
+        (("user-offboard", "--user", "PNOPE12"), "no user PNOPE12 in this PagerDuty account"),
+        (("user-offboard", "--user", "nobody@example.com"), "no PagerDuty user has the email address"),
+    ],
+)
+def test_an_id_the_account_does_not_know_is_refused_with_nothing_written(invoke, pd_sandbox, args, phrase):
+    result = invoke(*args, "--sandbox", "--yes")
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pdrun: error: run refused: ") and phrase in last
+    assert "Traceback" not in result.stderr
+    assert [e for e in pd_sandbox.exchanges if e.method != "GET"] == []
