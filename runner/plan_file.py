@@ -70,8 +70,8 @@ class Plan:
             raise UsageError(f"{path}: not a pdrun plan (expected format {PLAN_FORMAT!r})")
         try:
             actions = [
-                {"method": _typed(a, "method", str), "path": _typed(a, "path", str), "body": a["body"],
-                 "once": _typed(a, "once", bool)}
+                {"method": _typed(a, "method", str), "path": _typed(a, "path", str),
+                 "body": _typed(a, "body", (dict, type(None))), "once": _typed(a, "once", bool)}
                 for a in _typed(data, "actions", list)
             ]
             plan = cls(

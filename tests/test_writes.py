@@ -278,9 +278,12 @@ def test_what_pagerduty_shows_wins_over_the_history(invoke, pd_account, pd_sandb
 def test_apply_refuses_damaged_plans(invoke, workdir, pd_sandbox):
     plan = workdir / "plan.json"
     invoke("incident-note", "--sandbox", "--incident", DEMO_INCIDENT_ID, "--message", "hi", "--plan", str(plan))
-    for damage in ({"from_email": " "}, {"actions": [{"method": "POST"}]}, {"subdomain": None, "run_id": None}):
+    saved = json.loads(plan.read_text())
+    string_body = [{**saved["actions"][0], "body": "a note"}]
+    for damage in ({"from_email": " "}, {"actions": [{"method": "POST"}]}, {"subdomain": None, "run_id": None},
+                   {"actions": string_body}):
         bad = workdir / "bad.json"
-        bad.write_text(json.dumps(json.loads(plan.read_text()) | damage))
+        bad.write_text(json.dumps(saved | damage))
         result = invoke("apply", str(bad), "--sandbox", "--yes")
         assert result.exit_code == 2 and "damaged pdrun plan" in result.stderr, damage
         assert len(result.stderr.strip().splitlines()) == 1
