@@ -176,12 +176,18 @@ def test_config_defaults_feed_parameters(invoke, workdir, pd_sandbox):
     assert json.loads(writes(pd_sandbox)[0].body) == {"note": {"content": "from config"}}
 
 
-def test_unknown_incident_fails_with_pagerduty_message(invoke):
+def test_an_unknown_incident_is_refused_in_the_report_too(invoke):
     result = invoke("incident-note", "--sandbox", "--incident", "PNOPE00", "--message", "hi", "--format", "json")
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     report = json.loads(result.stdout)
-    assert report["status"] == "failed" and "404" in report["error"]
+    assert report["status"] == "refused" and report["error"] == "no incident PNOPE00 in this PagerDuty account"
     assert "Traceback" not in result.output
+
+
+def test_pdrun_alone_prints_its_help(invoke):
+    result = invoke()
+    assert result.exit_code == 0 and result.stdout.startswith("Usage: ") and "Recipes:" in result.stdout
+    assert result.stderr == ""
 
 
 def test_one_canonical_log_line_per_run(invoke):

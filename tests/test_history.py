@@ -88,6 +88,10 @@ def test_history_lists_runs_newest_first(invoke):
 def test_unknown_run_id_is_a_usage_error(invoke):
     result = invoke("history", "show", "nosuchrun")
     assert result.exit_code == 2 and "no run with an id starting 'nosuchrun'" in result.stderr
+    invoke("services-without-teams", "--sandbox")
+    invoke("services-without-teams", "--sandbox")
+    empty = invoke("history", "show", " ")
+    assert empty.exit_code == 2 and empty.stderr == "pdrun: error: give a run's id, or the start of one ('pdrun history' lists them)\n"
 
 
 def test_actions_are_recorded(invoke, state_home):

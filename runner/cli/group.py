@@ -37,6 +37,12 @@ class PdrunGroup(click.Group):
             sys.exit(code)
         return code
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # `pdrun` alone asks what pdrun does: the help, exit 0
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

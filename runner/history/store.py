@@ -193,6 +193,8 @@ class History:
 
     def find_run(self, prefix: str) -> dict[str, Any]:
         """Return the result a run printed, by id or unique prefix; a run that has none, its record and actions."""
+        if not prefix.strip():
+            raise UsageError("give a run's id, or the start of one ('pdrun history' lists them)")
         with self._reading() as conn:
             rows = conn.execute(
                 sa.select(runs).where(runs.c.id.startswith(prefix, autoescape=True)).limit(2)
