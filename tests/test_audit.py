@@ -143,6 +143,12 @@ def test_team_scopes_findings(invoke, pd_account):
     assert "Mobile Rotation" in {f["object"]["summary"] for f in findings}
 
 
+def test_a_team_the_account_does_not_have_is_refused_rather_than_reported_clean(invoke, pd_sandbox):
+    result = invoke("audit", "--sandbox", "--team", "PNOPE99")
+    assert result.exit_code == 2 and result.stderr == "pdrun: error: --team PNOPE99: no such team in the account\n"
+    assert [e.path for e in pd_sandbox.exchanges] == ["/teams/PNOPE99"]
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("error", 1), ("critical", 0), ("never", 0), ("any", 1)])
 def test_fail_on_severity(invoke, fail_on, code):
     assert invoke("audit", "--sandbox", "--no-history", "--fail-on", fail_on).exit_code == code

@@ -6,7 +6,7 @@ import contextlib
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from runner.cli.options import (
 )
 from runner.errors import UsageError
 from runner.params import PAGERDUTY_ID, SHAPES
+
+if TYPE_CHECKING:
+    from runner.launch import Launch
 
 
 @with_options(*target_options(several=True), config_option(), *output_options())
@@ -79,6 +82,8 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     params = {r.name: launcher.params(config, r) for r in chosen}
     progress = Progress() if sys.stderr.isatty() and config.logging.format != "json" else None
     with launcher.open_each(config, where, history=not options.no_history) as launches:
+        if team is not None:
+            _require_team(team, launches)
         if progress:  # log lines go above the progress line, not into it
             pdlog.redirect(progress)
         with observing(progress.request) if progress else contextlib.nullcontext():
@@ -91,6 +96,20 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
             account = f"account {section.account_name}: " if where.several else ""
             click.echo(f"pdrun: error: {account}{section.recipe} failed: {section.error}", err=True)
     click.get_current_context().exit(exit_code(result.sections, options.fail_on))
+
+
+def _require_team(team: str, launches: list[Launch]) -> None:
+    """Refuse a --team that no audited account has: its audit would report nothing, and look clean."""
+    from runner.errors import ApiError
+
+    for launch in launches:
+        try:
+            launch.session.get(f"teams/{team}")
+            return
+        except ApiError as exc:
+            if exc.status != 404:
+                return  # that account's audit says what is wrong with it
+    raise UsageError(f"--team {team}: no such team in {'any of the accounts' if len(launches) > 1 else 'the account'}")
 
 
 @hookimpl
