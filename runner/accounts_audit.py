@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from runner.audit import AuditResult, run_audit
+from runner.errors import HistoryError
 from runner.results import SEVERITIES, account_name
 from runner.run import new_run_id
 from runner.timestamps import now_iso
@@ -116,8 +117,25 @@ def _on_threads(audit: Callable[[Launch], AuditResult], launches: Sequence[Launc
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:  # the accounts' audits are left to die with the process: record their runs cut short
+        _interrupt_own(launches)
+        raise
     if failures:
         raise failures[min(failures)]
     return tuple(results[n] for n in range(len(launches)))
+
+
+def _interrupt_own(launches: Sequence[Launch]) -> None:
+    """Record the runs of this process still going as interrupted, in the history the launches share."""
+    history = launches[0].history
+    if history is None:
+        return
+    try:
+        runs = history.interrupt_own(at=now_iso())
+    except HistoryError as exc:
+        log.error("history.failed", error=str(exc))
+        return
+    log.error("audits.interrupted", runs=runs)

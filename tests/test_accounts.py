@@ -6,7 +6,9 @@ import hashlib
 import io
 import json
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -288,3 +290,30 @@ def test_serve_refuses_a_reload_onto_an_account_it_did_not_open(pd_sandbox, tmp_
             daemon.reload(schedules)
         assert [s.key for s in daemon.schedules] == ["teamless"]
     assert [s.key for s in schedules] == ["teamless", "teamless@eu", "eu-only@eu"]
+
+
+def test_ctrl_c_in_an_audit_of_several_accounts_records_their_runs_interrupted(invoke, two_accounts, monkeypatch):
+    started, release = threading.Barrier(3), threading.Event()
+
+    def audit(recipes, *, launch, params, progress):
+        name = launch.session.account_name
+        launch.history.start(run_id=f"audit-of-{name}", account=launch.session.account, key=name, recipe="r",
+                             params={}, trigger="audit", schedule=None, started_at=iso(datetime.now(UTC)))
+        started.wait()
+        release.wait()
+
+    class CutShort(threading.Thread):
+        def join(self, timeout=None):  # Ctrl-C, once every account's audit has its run recorded
+            started.wait()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("runner.accounts_audit.run_audit", audit)
+    monkeypatch.setattr("runner.accounts_audit.threading", SimpleNamespace(Thread=CutShort))
+    try:
+        result = invoke("audit", "--sandbox", "--all-accounts")
+    finally:
+        release.set()
+    assert result.exit_code == 130 and result.stderr.splitlines()[-1] == "pdrun: interrupted"
+    runs = json.loads(invoke("history", "list", "--format", "json").stdout)
+    assert sorted((run["id"], run["status"]) for run in runs) == [
+        ("audit-of-default", "interrupted"), ("audit-of-eu", "interrupted")]

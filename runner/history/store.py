@@ -106,11 +106,18 @@ class History:
 
     def interrupt_orphans(self, *, at: str) -> int:
         """Mark runs left running by a pdrun process of this host that no longer exists."""
+        return self.interrupt([run_id for run_id, pid in self._running_here() if not _alive(pid)], at=at)
+
+    def interrupt_own(self, *, at: str) -> int:
+        """Mark the runs this process has still running as interrupted (it is stopping without them)."""
+        return self.interrupt([run_id for run_id, pid in self._running_here() if pid == os.getpid()], at=at)
+
+    def _running_here(self) -> list[tuple[str, int | None]]:
+        """The runs recorded running by a process of this host, with its pid."""
         with self._reading() as conn:
-            rows = conn.execute(
+            return [(r.id, r.pid) for r in conn.execute(
                 sa.select(runs.c.id, runs.c.pid).where(runs.c.status == "running", runs.c.host == socket.gethostname())
-            ).all()
-        return self.interrupt([r.id for r in rows if not _alive(r.pid)], at=at)
+            )]
 
     def run_alive(self, run_id: str) -> bool:
         """Whether a run may still be going: recorded running, and its process exists (on this host) or its
