@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -211,3 +211,29 @@ def test_the_firing_replicas_connection_asks_postgresql_for_keepalives(postgres_
         assert settings == [setting.rsplit(" ", 1)[1] for setting in KEEPALIVES]
     finally:
         leadership.release()
+
+
+def test_retention_forgets_findings_resolved_before_it_and_keeps_open_ones_whole(history_url):
+    from runner.history.schema import finding_events, findings
+
+    history = History(history_url)
+    long_ago, lately = "2026-01-01T00:00:00.000Z", iso(datetime.now(UTC) - timedelta(days=1))
+    stories = {  # fingerprint: (resolved_at, the events of its story)
+        "resolved-of-old": (long_ago, [("opened", "2025-12-01T00:00:00.000Z"), ("resolved", long_ago)]),
+        "resolved-lately": (lately, [("opened", long_ago), ("resolved", lately)]),
+        "open-for-long": (None, [("opened", "2025-12-01T00:00:00.000Z")]),
+    }
+    with history.engine.begin() as conn:
+        for fingerprint, (resolved_at, events) in stories.items():
+            conn.execute(sa.insert(findings).values(
+                {**OLD_FINDING, "object": {"type": "service", "id": "P1"}, "fingerprint": fingerprint,
+                 "resolved_at": resolved_at}))
+            conn.execute(sa.insert(finding_events), [
+                {"run_key": OLD_FINDING["run_key"], "fingerprint": fingerprint, "account": "a", "state": state, "at": at}
+                for state, at in events])
+    history.prune(keep_days=30)
+    with history.engine.connect() as conn:
+        kept = set(conn.execute(sa.select(findings.c.fingerprint)).scalars())
+        told = sorted(conn.execute(sa.select(finding_events.c.fingerprint, finding_events.c.state)).all())
+    assert kept == {"resolved-lately", "open-for-long"}
+    assert told == [("open-for-long", "opened"), ("resolved-lately", "opened"), ("resolved-lately", "resolved")]

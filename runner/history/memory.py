@@ -59,6 +59,14 @@ def remember(conn: sa.Connection, result: RunResult) -> RunResult:
     return replace(result, findings=stated, resolved=resolved, summary=summarize(stated, resolved))
 
 
+def forget(conn: sa.Connection, *, cutoff: str) -> None:
+    """Drop the findings resolved before `cutoff`, with their events; open ones keep their whole story."""
+    old = findings.c.resolved_at < cutoff
+    gone = sa.select(findings.c.run_key, findings.c.fingerprint).where(old)
+    conn.execute(sa.delete(finding_events).where(sa.tuple_(finding_events.c.run_key, finding_events.c.fingerprint).in_(gone)))
+    conn.execute(sa.delete(findings).where(old))
+
+
 def _upsert(conn: sa.Connection) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE of findings, keeping when each was first seen."""
     if conn.dialect.name == "postgresql":

@@ -22,7 +22,7 @@ from runner.errors import ConfigError, HistoryError, UsageError
 from runner.history import claims as claim_rows
 from runner.history import fleet
 from runner.history.engine import create_engine, reason, safe_url
-from runner.history.memory import remember
+from runner.history.memory import forget, remember
 from runner.history.migrate import upgrade
 from runner.history.schema import actions, runs
 from runner.results import Action, RunResult, account_name, plain_params
@@ -221,7 +221,8 @@ class History:
         return record | {"actions": [a._asdict() for a in recorded]}
 
     def prune(self, *, keep_days: int, now: datetime | None = None) -> int:
-        """Delete runs (their actions, and claims) older than `keep_days`; return how many runs."""
+        """Delete runs (their actions, and claims) and findings resolved longer ago than `keep_days`; return how many
+        runs."""
         cutoff = iso((now or datetime.now(UTC)) - timedelta(days=keep_days))
 
         def delete(conn: sa.Connection) -> int:
@@ -229,6 +230,7 @@ class History:
             conn.execute(sa.delete(actions).where(actions.c.run_id.in_(old)))
             claim_rows.prune(conn, cutoff=cutoff)
             fleet.prune(conn, cutoff=cutoff)
+            forget(conn, cutoff=cutoff)
             return conn.execute(sa.delete(runs).where(runs.c.started_at < cutoff)).rowcount
 
         return self._write(delete)
