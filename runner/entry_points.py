@@ -2,11 +2,13 @@
 
 Reading every distribution's metadata (importlib.metadata) costs more than
 the rest of `pdrun list` together, so the entry points found are kept in a
-cache file with a stamp of what is installed: each folder of `sys.path`,
-its modification time, and the name and modification time of each
-distribution's metadata in it (`*.dist-info`, `*.egg-info`, `*.egg-link`,
-`*.pth`). Installing, upgrading or removing a distribution changes the
-stamp, and the next call reads the metadata again.
+cache file with a stamp of what is installed: each folder of `sys.path`
+with the name and modification time of each distribution's metadata in it
+(`*.dist-info`, `*.egg-info`, `*.egg-link`, `*.pth`), and each zip file on it
+with its modification time. Installing, upgrading or removing a distribution
+changes the stamp, and the next call reads the metadata again. A folder's own
+time is left out: any file written there (a report in the current folder,
+which `python -m runner` puts on `sys.path`) would change it.
 """
 
 from __future__ import annotations
@@ -88,9 +90,9 @@ def _stamp() -> list[list[Any]]:
                 metadata = sorted(
                     [item.name, item.stat().st_mtime_ns] for item in found if item.name.endswith(METADATA)
                 )
-            stamp.append([entry, os.stat(entry or ".").st_mtime_ns, metadata])
+            stamp.append([entry, metadata])
         except OSError:  # a zip file, or a folder that does not exist
-            stamp.append([entry, _mtime(entry), []])
+            stamp.append([entry, _mtime(entry)])
     return stamp
 
 

@@ -27,6 +27,20 @@ def test_entry_points_are_read_once_then_remembered(tmp_path, monkeypatch):
     assert bobs.load().__name__ == module
 
 
+def test_other_files_written_where_python_looks_keep_the_cache(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(site))
+    make_plugin(site, GOOD_PLUGIN, dist="pdrun-bobs")
+    found = entry_points.pdrun_entry_points()
+    (site / "report.html").write_text("<html></html>")
+
+    def unread():
+        raise AssertionError("the metadata was read again")
+
+    monkeypatch.setattr(entry_points, "_read_metadata", unread)
+    assert entry_points.pdrun_entry_points() == found
+
+
 def test_installing_or_removing_a_distribution_reads_them_again(tmp_path, monkeypatch):
     site = tmp_path / "site"
     monkeypatch.syspath_prepend(str(site))
