@@ -227,10 +227,3 @@ def _reset_seconds(response: httpx2.Response) -> float:
                 break
     return 1.0
 
-
-class PlainHttpTransport(httpx2.HTTPTransport):
-    """Reach an http:// endpoint (a local sandbox) although the client only accepts https:// base URLs."""
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.url = request.url.copy_with(scheme="http")
-        return super().handle_request(request)
