@@ -7,6 +7,7 @@ import socket
 import subprocess
 import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler
 from types import SimpleNamespace
 
 import httpx2
@@ -16,7 +17,7 @@ from replicas import Fleet, audit_schedule, requests
 from test_sandbox_server import PDRUN, served
 from test_serve import wait_for
 
-from runner import metrics
+from runner import health, metrics
 from runner.history.schema import findings, runs
 from runner.timestamps import parse_iso
 
@@ -175,3 +176,18 @@ def test_metrics_answer_while_the_history_does_not(monkeypatch):
     stuck.set()
     assert all("pdrun_replica_firing" in names and "pdrun_findings" not in names for names in scrapes)
     assert len(reads) == 1
+
+
+@pytest.mark.parametrize(("error", "logged"), [(BrokenPipeError(32, "Broken pipe"), []),
+                                               (ValueError("bad"), [("http.failed", "ValueError: bad")])])
+def test_an_endpoint_that_fails_logs_one_line_never_a_traceback(error, logged, capsys, pd_logs):
+    server = health._Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    try:
+        try:
+            raise error
+        except Exception:
+            server.handle_error(None, ("127.0.0.1", 40000))
+    finally:
+        server.server_close()
+    assert capsys.readouterr().err == ""
+    assert [(e["event"], e["error"]) for e in pd_logs] == logged
