@@ -14,6 +14,7 @@ import ipaddress
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -56,6 +57,12 @@ def parse_address(text: str) -> tuple[str, int]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver would print a traceback to stderr; a client gone before its answer is routine.
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            log.error("http.failed", client=client_address[0], error=f"{type(error).__name__}: {error}")
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host up in DNS (getfqdn), which can hang offline.

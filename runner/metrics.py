@@ -9,8 +9,10 @@ reports the same.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
+# How long a scrape waits for the history (a database that stopped answering can hold a query for minutes).
+HISTORY_WAIT_S = 5.0
 
 
 class Metrics:
@@ -56,6 +60,8 @@ class _Now:
 
     def __init__(self, daemon: Daemon) -> None:
         self._daemon = daemon
+        self._lock = threading.Lock()
+        self._read: Future[Any] | None = None
 
     def collect(self) -> Iterator[Metric]:
         replica = self._daemon.replica
@@ -85,11 +91,13 @@ class _Now:
         yield from self._history()
 
     def _history(self) -> Iterator[Metric]:
-        history = self._daemon.history
         try:
-            counts, successes = findings_by_state(history), last_successes(history)
+            counts, successes = self._read_history().result(timeout=HISTORY_WAIT_S)
         except HistoryError as exc:  # the scrape still shows the rest
             log.warning("metrics.history_unreadable", error=str(exc))
+            return
+        except TimeoutError:
+            log.warning("metrics.history_unreadable", error=f"the history did not answer in {HISTORY_WAIT_S:g} s")
             return
         found = GaugeMetricFamily("pdrun_findings", "Findings the history remembers, by recipe, severity and state"
                                   " (new: seen by one run so far; open; resolved).",
@@ -103,3 +111,19 @@ class _Now:
         for (schedule, account), finished_at in sorted(successes.items()):
             last.add_metric([schedule, account], parse_iso(finished_at).timestamp())
         yield last
+
+    def _read_history(self) -> Future[Any]:
+        """Read the history's gauges on a thread of their own; a read still waiting on it is waited on again."""
+        with self._lock:
+            if self._read is None or self._read.done():
+                self._read = Future()
+                threading.Thread(target=self._read_into, args=(self._read,), name="metrics-history",
+                                 daemon=True).start()
+            return self._read
+
+    def _read_into(self, future: Future[Any]) -> None:
+        history = self._daemon.history
+        try:
+            future.set_result((findings_by_state(history), last_successes(history)))
+        except BaseException as exc:
+            future.set_exception(exc)

@@ -19,7 +19,8 @@ from runner.errors import ApiError, ConfigError, OutcomeUnknown, TokenRejected
 from runner.pagination import BY_NAME, TIME_WINDOWED, Paginator
 from runner.rate_limit import RateLimiter, Slots
 from runner.results import DEFAULT_ACCOUNT, account_identity
-from runner.transport import PlainHttpTransport, RetryingTransport
+from runner.network import NetworkTransport
+from runner.transport import RetryingTransport
 
 
 class Session:
@@ -241,7 +242,7 @@ def connect(
     """
     url = url or config.url
     if transport is None:
-        transport = PlainHttpTransport() if url.startswith("http://") else httpx2.HTTPTransport()
+        transport = NetworkTransport(timeout=config.timeout, plain=url.startswith("http://"))
     return Session(
         account_name=account_name,
         token=token,

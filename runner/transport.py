@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import random
 import re
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -174,6 +175,13 @@ class RetryingTransport(httpx2.BaseTransport):
                 response = self._inner.handle_request(request)
             except httpx2.TransportError as exc:
                 self.counts.answered("error")
+                untrusted = _certificate_error(exc)
+                if untrusted is not None:  # it would fail the same way again
+                    raise ApiError(
+                        f"{target}: cannot reach PagerDuty: its TLS certificate is not trusted"
+                        f" ({untrusted.verify_message}); set SSL_CERT_FILE to the CA file that signs it"
+                        " (pdrun sandbox serve --tls prints its own)"
+                    ) from None
                 sent = not isinstance(exc, NOT_SENT)
                 if sent and not reading:
                     raise OutcomeUnknown(
@@ -216,6 +224,12 @@ class RetryingTransport(httpx2.BaseTransport):
         self._inner.close()
 
 
+def _certificate_error(exc: BaseException | None) -> ssl.SSLCertVerificationError | None:
+    while exc is not None and not isinstance(exc, ssl.SSLCertVerificationError):
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
 def _reset_seconds(response: httpx2.Response) -> float:
     """How long PagerDuty says to wait after a 429 (at most a window); a second when it does not say."""
     for header in ("ratelimit-reset", "retry-after"):
@@ -227,10 +241,3 @@ def _reset_seconds(response: httpx2.Response) -> float:
                 break
     return 1.0
 
-
-class PlainHttpTransport(httpx2.HTTPTransport):
-    """Reach an http:// endpoint (a local sandbox) although the client only accepts https:// base URLs."""
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.url = request.url.copy_with(scheme="http")
-        return super().handle_request(request)

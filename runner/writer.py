@@ -46,6 +46,14 @@ class WriteReport:
 Planned = tuple[Action, "AlreadyDone | None"]
 
 
+class Unrecorded(PdrunError):
+    """A write was sent, and how it ended (`action`) could not be recorded in the history."""
+
+    def __init__(self, action: Action, cause: PdrunError) -> None:
+        super().__init__(f"{action.method} {action.path} ended {action.status}, but {cause}")
+        self.action = action
+
+
 class Writer:
     """Turns a plan into writes, never sending one twice, recording each as it goes.
 
@@ -93,6 +101,9 @@ class Writer:
             except TokenRejected as exc:  # every later write would be refused too: stop here
                 actions[seq] = replace(actions[seq], status="failed", error=str(exc))
                 return WriteReport(tuple(actions), str(exc))
+            except Unrecorded as exc:  # sent, but the history cannot say so: report how it ended, and stop
+                actions[seq] = exc.action
+                return WriteReport(tuple(actions), str(exc))
             except PdrunError as exc:  # e.g. the history cannot be written: stop, keeping what was done
                 return WriteReport(tuple(actions), str(exc))
         failed = [a for a in actions if a.status == "failed"]
@@ -132,7 +143,10 @@ class Writer:
         except TokenRejected as exc:
             self._record(seq, key, replace(action, status="failed", error=str(exc)))
             raise
-        self._record(seq, key, result)
+        try:
+            self._record(seq, key, result)
+        except PdrunError as exc:
+            raise Unrecorded(result, exc) from None
         log.info(f"action.{result.status}", method=action.method, path=action.path,
                  **({"error": result.error} if result.error else {}))
         return result

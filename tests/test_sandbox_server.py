@@ -254,6 +254,20 @@ def test_a_client_not_trusting_the_ca_is_refused():
             client.get("/abilities", headers=AUTH)
 
 
+def test_pdrun_not_trusting_the_ca_says_so_and_trusts_it_through_ssl_cert_file(tmp_path, monkeypatch):
+    with served("--tls") as server:
+        untrusted = pdrun("services-disabled", "--base-url", server.url, cwd=tmp_path, token=server.token)
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca)
+        trusted = pdrun("services-disabled", "--base-url", server.url, cwd=tmp_path, token=server.token)
+    assert untrusted.returncode == 3
+    assert untrusted.stderr.splitlines()[-1] == (
+        "pdrun: error: run failed: GET /services: cannot reach PagerDuty: its TLS certificate is not trusted"
+        " (unable to get local issuer certificate); set SSL_CERT_FILE to the CA file that signs it"
+        " (pdrun sandbox serve --tls prints its own)"
+    )
+    assert trusted.returncode == 1, trusted.stderr
+
+
 def test_self_links_use_the_public_url():
     with served("--public-url", "https://pd.example.test/api/") as server:
         assert server.url == "https://pd.example.test/api"

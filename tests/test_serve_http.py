@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler
+from types import SimpleNamespace
 
 import httpx2
 import pytest
@@ -14,6 +17,7 @@ from replicas import Fleet, audit_schedule, requests
 from test_sandbox_server import PDRUN, served
 from test_serve import wait_for
 
+from runner import health, metrics
 from runner.history.schema import findings, runs
 from runner.timestamps import parse_iso
 
@@ -150,3 +154,40 @@ def test_report_is_the_html_report_of_the_shared_history(fleet):
     refused = httpx2.get(f"{url}/report?days=0")
     assert refused.status_code == 400 and refused.text == "--days 0: give a number of days from 1 to 3650\n"
     fleet.stop_all()
+
+
+def test_metrics_answer_while_the_history_does_not(monkeypatch):
+    """A database that stops answering holds a query for minutes: a scrape still answers, without the gauges
+    read from the history, and the next scrape waits on the same read instead of starting another."""
+    stuck = threading.Event()
+    reads: list[object] = []
+
+    def hanging(history):
+        reads.append(history)
+        stuck.wait()
+        return []
+
+    monkeypatch.setattr(metrics, "findings_by_state", hanging)
+    monkeypatch.setattr(metrics, "HISTORY_WAIT_S", 0.05)
+    daemon = SimpleNamespace(replica=SimpleNamespace(firing=True, peers=["r1"]), launches={}, history=object())
+    scraped = metrics.Metrics(daemon)
+    scrapes = [{family.name for family in text_string_to_metric_families(scraped.exposition().decode())}
+               for _ in range(2)]
+    stuck.set()
+    assert all("pdrun_replica_firing" in names and "pdrun_findings" not in names for names in scrapes)
+    assert len(reads) == 1
+
+
+@pytest.mark.parametrize(("error", "logged"), [(BrokenPipeError(32, "Broken pipe"), []),
+                                               (ValueError("bad"), [("http.failed", "ValueError: bad")])])
+def test_an_endpoint_that_fails_logs_one_line_never_a_traceback(error, logged, capsys, pd_logs):
+    server = health._Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    try:
+        try:
+            raise error
+        except Exception:
+            server.handle_error(None, ("127.0.0.1", 40000))
+    finally:
+        server.server_close()
+    assert capsys.readouterr().err == ""
+    assert [(e["event"], e["error"]) for e in pd_logs] == logged

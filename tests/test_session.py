@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
+import time
 
 import pytest
 from sessions import session_for
@@ -123,6 +126,45 @@ def test_http_base_url_is_reached_through_a_transport():
     session = Launcher(environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"}).session(config, Target())
     assert session.url == "http://127.0.0.1:9"
     assert session._client.url == "https://127.0.0.1:9"
+
+
+@pytest.fixture
+def trickling_url():
+    """A server that answers each request with a body of 60 bytes, one every 50 ms: each read is quick, the
+    whole answer slow."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    body = json.dumps({"service": {"id": "PSLOW01"}}).ljust(60).encode()
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            try:
+                connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                   b"content-length: %d\r\n\r\n" % len(body))
+                for byte in body:
+                    connection.sendall(bytes([byte]))
+                    time.sleep(0.05)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_timeout_bounds_a_whole_request_however_slowly_it_trickles(trickling_url):
+    config = Config(pagerduty=PagerDutyConfig(base_url=trickling_url, timeout=0.3, max_retries=0))
+    session = Launcher(environ={"PAGERDUTY_API_TOKEN": "a-realistic-token"}).session(config, Target())
+    with pytest.raises(ApiError, match=r"GET /services/PSLOW01: cannot reach PagerDuty \(ReadTimeout\)"):
+        session.get("services/PSLOW01")
 
 
 def test_a_5xx_is_retried_within_seconds_even_when_the_rate_window_resets_later(pd_sandbox):

@@ -5,6 +5,7 @@ import json
 from sessions import session_for
 
 from runner.cli.exit_codes import exit_code
+from runner.errors import HistoryError
 from runner.history import History, default_url
 from runner.plugins import load_registry
 from runner.policy import WritePolicy
@@ -193,6 +194,32 @@ def test_a_forbidden_write_shows_pagerdutys_message_and_the_rest_is_recorded(pd_
     stored = history.find_run(result.run_id)
     assert [a["status"] for a in stored["actions"]] == [a.status for a in result.actions]
     assert stored["error"].endswith(f"of {len(result.actions)} writes failed")
+
+
+class LockedAfterSending(History):
+    """A history another process locks while the first write is in flight, until the run is finishing: how
+    that write ended cannot be recorded as it ends."""
+
+    def action_finished(self, run_id, seq, action):
+        raise HistoryError(f"cannot write the run history at {self.url}: database is locked")
+
+
+def test_a_write_whose_outcome_cannot_be_recorded_is_reported_as_it_ended(pd_sandbox, pd_account, tmp_path):
+    recipe = load_registry(entry_points=[]).get("status-update")
+    incidents = triggered(pd_account)[:2]
+    params = recipe.resolve_params({"message": "Mitigated.", "incident": tuple(incidents)}, {})
+    history = LockedAfterSending(f"sqlite:///{tmp_path / 'h.db'}")
+    result = run_recipe(recipe, session=session_for(pd_sandbox), params=params, history=history,
+                        policy=WritePolicy(assume_yes=True))
+    assert [a.status for a in result.actions] == ["done", "planned"]
+    assert [len(pd_account.status_updates[i]) for i in incidents] == [1, 0]
+    assert result.status == "failed" and exit_code([result]) == 3
+    assert result.error.startswith(f"POST /incidents/{incidents[0]}/status_updates ended done, but cannot write")
+    rerun = run_recipe(recipe, session=session_for(pd_sandbox), params=params,
+                       history=History(f"sqlite:///{tmp_path / 'h.db'}"), policy=WritePolicy(assume_yes=True))
+    assert [(a.status, a.error) for a in rerun.actions] == [
+        ("skipped", f"already done by run {result.run_id}"), ("done", None)]
+    assert [len(pd_account.status_updates[i]) for i in incidents] == [1, 1]
 
 
 def test_a_rejected_write_shows_400_2001(invoke, workdir, pd_sandbox):

@@ -80,8 +80,16 @@ class History:
                     resolved=summary.get("resolved", 0), actions=len(result.actions), result=remembered.to_dict(),
                 )
             )
-            # Rows written as the writes went out are the truth; add the ones never sent.
-            recorded = set(conn.execute(sa.select(actions.c.seq).where(actions.c.run_id == result.run_id)).scalars())
+            # Rows written as the writes went out are the truth; add the ones never sent, and settle the ones
+            # whose ending could not be recorded then (the history was locked), so no later run doubts them.
+            recorded = dict(conn.execute(sa.select(actions.c.seq, actions.c.status)
+                                         .where(actions.c.run_id == result.run_id)).all())
+            for seq, action in enumerate(result.actions):
+                if recorded.get(seq) == "sending" and action.status in ("done", "failed", "unknown"):
+                    conn.execute(sa.update(actions).where(actions.c.run_id == result.run_id, actions.c.seq == seq)
+                                 .values(status=action.status, error=action.error))
+                    claim_rows.settle(conn, key=action.key(result.account), run_id=result.run_id,
+                                      status=action.status, now=now_iso())
             missing = [_action_row(result.run_id, n, a, result.account) for n, a in enumerate(result.actions)
                        if n not in recorded]
             if missing:
