@@ -108,3 +108,23 @@ def test_resend_unknown_sends_exactly_the_writes_left_in_doubt(clients, pd_sandb
     code, again, err = clients.run(*args, "--resend-unknown")
     assert code == 0, err
     assert sorted(a["path"] for a in again["actions"] if a["status"] == "done") == doubtful
+
+
+def test_apply_leaves_a_checked_write_in_doubt_and_a_rerun_of_the_recipe_checks_it(clients, pd_sandbox, pd_account,
+                                                                                  tmp_path):
+    incidents = triggered(pd_account)
+    args = ("incident-note", "--status", "triggered", "--message", "Paged the database team.")
+    plan = tmp_path / "plan.json"
+    assert clients.run(*args, "--plan", str(plan))[0] == 0
+    pd_sandbox.faults = Faults(drop_rate=0.3, seed=7)
+    _, first, _ = clients.run("apply", str(plan))
+    doubtful = sorted(a["path"] for a in first["actions"] if a["status"] == "unknown")
+    assert doubtful
+    pd_sandbox.faults = Faults()
+    code, applied, _ = clients.run("apply", str(plan))
+    assert code == 3 and sorted(a["path"] for a in applied["actions"] if a["status"] == "unknown") == doubtful
+    code, rerun, err = clients.run(*args)
+    assert code == 0, err
+    assert {a["status"] for a in rerun["actions"]} == {"skipped"}
+    notes = Counter({i: [n["content"] for n in pd_account.notes.get(i, ())].count(args[-1]) for i in incidents})
+    assert notes == Counter(dict.fromkeys(incidents, 1))
