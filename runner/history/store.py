@@ -90,8 +90,8 @@ class History:
                                  .values(status=action.status, error=action.error))
                     claim_rows.settle(conn, key=action.key(result.account), run_id=result.run_id,
                                       status=action.status, now=now_iso())
-            missing = [_action_row(result.run_id, n, a, result.account) for n, a in enumerate(result.actions)
-                       if n not in recorded]
+            missing = [{"run_id": result.run_id, "seq": n, "key": a.key(result.account), **a.to_dict()}
+                       for n, a in enumerate(result.actions) if n not in recorded]
             if missing:
                 conn.execute(sa.insert(actions), missing)
             return remembered
@@ -271,10 +271,6 @@ def run_row(run_id: str, account: str, key: str, recipe: str, params: Mapping[st
         "schedule": schedule, "host": socket.gethostname(), "pid": os.getpid(), "replica": replica, "api_calls": 0,
         "findings": 0, "new": 0, "resolved": 0, "actions": 0,
     }
-
-
-def _action_row(run_id: str, seq: int, action: Action, account: str) -> dict[str, Any]:
-    return {"run_id": run_id, "seq": seq, "key": action.key(account), **action.to_dict()}
 
 
 def _alive(pid: int | None) -> bool:
