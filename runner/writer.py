@@ -240,4 +240,5 @@ def _unknown_error(actions: Sequence[Action]) -> str | None:
     unknown = [f"{a.method} {a.path}" for a in actions if a.status == "unknown"]
     if not unknown:
         return None
-    return f"{len(unknown)} writes may or may not have been made (no answer came back): {', '.join(unknown)}"
+    counted = "1 write" if len(unknown) == 1 else f"{len(unknown)} writes"
+    return f"{counted} may or may not have been made (no answer came back): {', '.join(unknown)}"

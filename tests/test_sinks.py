@@ -175,13 +175,13 @@ def test_the_readmes_sink_table_lists_each_built_in_kind_with_its_options_and_de
     sinks = load_registry(entry_points=[]).sinks
     assert sorted(rows) == sorted(sinks)
     documented = {
-        (kind, option): re.sub(r"^default |`| s$", "", value)
+        (kind, option): re.sub(r"^default |`| s(?=;|$)", "", value)
         for kind, options in rows.items()
         for option, value in re.findall(r"`(\w+)` \(([^)]*)\)", options)
     }
     actual = {
-        (kind, option.name): "required" if option.required else f"{option.default:g}"
-        if isinstance(option.default, float | int) else option.default
+        (kind, option.name): "required" if option.required else f"{option.default:g}; {option.minimum:g} to"
+        f" {option.maximum:g}" if isinstance(option.default, float | int) else option.default
         for kind, sink in sinks.items()
         for option in sink.options
     }
