@@ -18,7 +18,7 @@ from runner.config import Config, RunnerConfig
 from runner.errors import ConfigError
 from runner.history import History
 from runner.history import migrate
-from runner.history.engine import CONNECT_TIMEOUT_S
+from runner.history.engine import CONNECT_TIMEOUT_S, POSTGRES_CONNECTION
 from runner.history.fleet import DEAD_AFTER_S, HEARTBEAT_S, Fleet, db_now
 from runner.history.schema import replicas, runs
 from runner.history.store import run_row
@@ -200,6 +200,10 @@ def test_the_readmes_replica_timings_are_the_codes():
     assert f"writes a heartbeat every {HEARTBEAT_S:g} s" in section
     assert f"A replica silent for {DEAD_AFTER_S:g} s is dead" in section
     assert f"pdrun gives up connecting after {CONNECT_TIMEOUT_S} s" in " ".join(readme.split())
+    client = POSTGRES_CONNECTION
+    silence = client["keepalives_idle"] + client["keepalives_interval"] * client["keepalives_count"]
+    assert (f"after about {silence} s of silence (TCP keepalives) or {client['tcp_user_timeout'] // 1000} s for data"
+            " sent and never acknowledged") in " ".join(readme.split())
 
 
 def test_the_firing_replicas_connection_asks_postgresql_for_keepalives(postgres_url):
@@ -237,3 +241,17 @@ def test_retention_forgets_findings_resolved_before_it_and_keeps_open_ones_whole
         told = sorted(conn.execute(sa.select(finding_events.c.fingerprint, finding_events.c.state)).all())
     assert kept == {"resolved-lately", "open-for-long"}
     assert told == [("open-for-long", "opened"), ("resolved-lately", "opened"), ("resolved-lately", "resolved")]
+
+
+def test_pdruns_own_connections_drop_a_server_that_stops_answering_unless_the_url_says_otherwise(postgres_url):
+    def parameters(url: str) -> dict[str, str]:
+        history = History(url)
+        try:
+            with history.engine.connect() as conn:
+                return conn.connection.driver_connection.info.get_parameters()
+        finally:
+            history.close()
+
+    given = parameters(postgres_url)
+    assert {k: given.get(k) for k in POSTGRES_CONNECTION} == {k: str(v) for k, v in POSTGRES_CONNECTION.items()}
+    assert parameters(f"{postgres_url}?tcp_user_timeout=60000")["tcp_user_timeout"] == "60000"

@@ -16,6 +16,13 @@ DRIVER_EXTRAS = {
     "psycopg2": 'write the URL as postgresql+psycopg://... and pip install "pdrun[postgres]"',
 }
 CONNECT_TIMEOUT_S = 10
+# libpq's connection settings for a PostgreSQL history, unless its URL sets them: give up connecting after
+# CONNECT_TIMEOUT_S; drop a server that stopped answering (keepalives: about 11 s idle; data sent and never
+# acknowledged: 15 s), so a host cut off from the database fails its queries instead of waiting for hours.
+POSTGRES_CONNECTION = {
+    "connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+    "keepalives_count": 3, "tcp_user_timeout": 15_000,
+}
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -40,10 +47,10 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def _connect_args(url: sa.URL) -> dict[str, Any]:
-    """Give up connecting to a PostgreSQL server after CONNECT_TIMEOUT_S, unless the URL says otherwise."""
-    if url.get_backend_name() != "postgresql" or "connect_timeout" in url.query:
+    """POSTGRES_CONNECTION for a PostgreSQL history, but what its URL sets itself."""
+    if url.get_backend_name() != "postgresql":
         return {}
-    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+    return {"connect_args": {k: v for k, v in POSTGRES_CONNECTION.items() if k not in url.query}}
 
 
 def safe_url(url: str) -> str:
