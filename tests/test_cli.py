@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox_log import writes
 from runner.sandbox.demo import DEMO_INCIDENT_ID
 
 PDRUN = str(Path(sys.executable).with_name("pdrun"))
@@ -14,10 +15,6 @@ PDRUN = str(Path(sys.executable).with_name("pdrun"))
 
 def log_events(stderr: str) -> list[dict]:
     return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-
-
-def writes(sandbox) -> list:
-    return [e for e in sandbox.exchanges if e.method != "GET"]
 
 
 def test_list_shows_the_defining_recipes_with_summaries(invoke):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from sandbox_log import sent
 from runner.report import render
 
 PROFILE = str(Path(__file__).parent / "profiles" / "maintenance.toml")
@@ -15,10 +15,6 @@ pytestmark = pytest.mark.pd_profile(PROFILE)
 
 def ids(account, collection: str) -> dict[str, str]:
     return {obj.get("name") or obj["description"]: obj["id"] for obj in getattr(account, collection).values()}
-
-
-def writes(sandbox) -> list:
-    return [(e.method, e.path, json.loads(e.body) if e.body else None) for e in sandbox.exchanges if e.method != "GET"]
 
 
 def held(account) -> dict[str, list[str]]:
@@ -32,7 +28,7 @@ def test_a_weekly_window_for_a_teams_services(pd_run, pd_account, pd_sandbox):
     result = pd_run("maintenance-window-create", **args)
     assert result.status == "ok" and [a.status for a in result.actions] == ["done"] * 3
     refs = [{"id": services[name], "type": "service_reference"} for name in ("CDN", "Site")]  # the listing's order
-    assert writes(pd_sandbox) == [
+    assert sent(pd_sandbox) == [
         ("POST", "/maintenance_windows", {"maintenance_window": {
             "type": "maintenance_window", "start_time": start, "end_time": end, "description": "Deploy", "services": refs}})
         for start, end in (("2026-03-05T22:00:00Z", "2026-03-06T00:30:00Z"), ("2026-03-12T22:00:00Z", "2026-03-13T00:30:00Z"),
@@ -41,7 +37,7 @@ def test_a_weekly_window_for_a_teams_services(pd_run, pd_account, pd_sandbox):
     listings = [e.query for e in pd_sandbox.exchanges if e.method == "GET" and e.path == "/services"]
     assert [q["team_ids[]"] for q in listings] == [[web]]
     again = pd_run("maintenance-window-create", **args)
-    assert again.status == "ok" and again.actions == () and len(writes(pd_sandbox)) == 3
+    assert again.status == "ok" and again.actions == () and len(sent(pd_sandbox)) == 3
 
 
 def test_a_window_starting_in_the_past_starts_now_and_is_not_made_twice(pd_run, pd_account, pd_sandbox):
@@ -63,7 +59,7 @@ def test_purge_deletes_or_narrows_the_windows_to_come(pd_run, pd_account, pd_san
     assert held(pd_account) == {"Old work": ["Site"], "CDN cutover": ["CDN"], "ETL freeze": ["ETL"],
                                 "Shared network work": ["Warehouse"]}
     again = pd_run("maintenance-windows-purge", service=[services["Site"]])
-    assert again.actions == () and len(writes(pd_sandbox)) == 2
+    assert again.actions == () and len(sent(pd_sandbox)) == 2
 
 
 @pytest.mark.parametrize(
@@ -85,7 +81,7 @@ def test_bad_input_is_one_line_and_exit_2(invoke, pd_sandbox, args, message):
 def test_a_window_over_before_it_starts_is_refused(pd_run, pd_account, pd_sandbox):
     result = pd_run("maintenance-window-create", raises=False, service=[ids(pd_account, "services")["ETL"]],
                     start="2026-03-01T00:00:00Z", hours=2, description="Late")
-    assert result.status == "refused" and "would be over already" in result.error and writes(pd_sandbox) == []
+    assert result.status == "refused" and "would be over already" in result.error and sent(pd_sandbox) == []
 
 
 def test_long_and_endless_maintenance(pd_run, pd_account, pd_sandbox):

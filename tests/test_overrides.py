@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sandbox_log import sent
 
 PROFILE = str(Path(__file__).parent / "profiles" / "overrides.toml")
 pytestmark = pytest.mark.pd_profile(PROFILE)
@@ -17,10 +17,6 @@ def schedule_id(account, name: str) -> str:
     return next(s["id"] for s in account.schedules.values() if s["name"] == name)
 
 
-def posts(sandbox) -> list:
-    return [(e.path, json.loads(e.body)) for e in sandbox.exchanges if e.method != "GET"]
-
-
 def override(user: str, start: str, end: str) -> dict:
     return {"start": start, "end": end, "user": {"id": user, "type": "user_reference"}}
 
@@ -29,7 +25,7 @@ def test_cover_overrides_exactly_the_shifts_in_the_period(pd_run, pd_account, pd
     kim = pd_account.user_by_email("kim.park@example.com")["id"]
     result = pd_run("schedule-cover", **AWAY, **{"from": "2026-03-02"})
     assert result.status == "ok" and [a.status for a in result.actions] == ["done", "done"]
-    assert posts(pd_sandbox) == [
+    assert [(path, body) for _, path, body in sent(pd_sandbox)] == [
         (f"/schedules/{schedule_id(pd_account, 'Primary')}/overrides",
          {"overrides": [override(kim, "2026-03-02T12:00:00Z", "2026-03-03T12:00:00Z")]}),
         (f"/schedules/{schedule_id(pd_account, 'Nights')}/overrides",
@@ -40,7 +36,7 @@ def test_cover_overrides_exactly_the_shifts_in_the_period(pd_run, pd_account, pd
     [oncalls] = [e for e in pd_sandbox.exchanges if e.path == "/oncalls"][:1]
     assert oncalls.query["since"] == ["2026-03-02T12:00:00Z"]  # the past is not covered
     again = pd_run("schedule-cover", **AWAY, **{"from": "2026-03-02"})
-    assert again.status == "ok" and again.actions == () and len(posts(pd_sandbox)) == 2
+    assert again.status == "ok" and again.actions == () and len([(path, body) for _, path, body in sent(pd_sandbox)]) == 2
 
 
 def test_shifts_already_covered_are_left_alone(pd_run, pd_account, pd_sandbox):
@@ -53,7 +49,7 @@ def test_shifts_already_covered_are_left_alone(pd_run, pd_account, pd_sandbox):
     assert planned == {f"/schedules/{nights}/overrides": [("2026-03-04T20:00:00Z", "2026-03-05T04:00:00Z")],
                        f"/schedules/{schedule_id(pd_account, 'Primary')}/overrides":
                            [("2026-03-03T00:00:00Z", "2026-03-03T12:00:00Z")]}
-    assert posts(pd_sandbox) == []
+    assert [(path, body) for _, path, body in sent(pd_sandbox)] == []
 
 
 @pytest.mark.parametrize(
@@ -70,7 +66,7 @@ def test_bad_periods_are_one_line_and_exit_2(invoke, pd_sandbox, given, message)
     args = [f"--{key}={value}" for key, value in {**AWAY, **given}.items()]
     result = invoke("schedule-cover", "--sandbox", *args)
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
-    assert posts(pd_sandbox) == []
+    assert [(path, body) for _, path, body in sent(pd_sandbox)] == []
 
 
 def test_the_dry_run_says_whom_it_puts_on_call(pd_run, pd_account):

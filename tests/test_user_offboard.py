@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sandbox_log import sent
 
 PROFILE = str(Path(__file__).parent / "profiles" / "offboarding.toml")
 pytestmark = pytest.mark.pd_profile(PROFILE)
@@ -13,10 +14,6 @@ pytestmark = pytest.mark.pd_profile(PROFILE)
 
 def named(account, collection: str, name: str) -> dict:
     return next(obj for obj in getattr(account, collection).values() if obj.get("name", obj.get("title")) == name)
-
-
-def writes(sandbox) -> list:
-    return [(e.method, e.path, json.loads(e.body) if e.body else None) for e in sandbox.exchanges if e.method != "GET"]
 
 
 def users_of(layer: dict) -> list[str]:
@@ -28,7 +25,7 @@ def test_it_refuses_to_leave_a_layer_or_a_rule_with_nobody(invoke, pd_sandbox):
     assert result.exit_code == 2
     assert ("taking Lee Wong off would leave nobody on Layer 1 of schedule Web Nights; level 2 of escalation policy"
             " Web: name a successor with --replace-with USER") in result.stderr
-    assert writes(pd_sandbox) == []
+    assert sent(pd_sandbox) == []
 
 
 def test_the_dry_run_is_the_whole_plan_object_by_object(invoke, pd_account, pd_sandbox):
@@ -62,7 +59,7 @@ def test_the_dry_run_is_the_whole_plan_object_by_object(invoke, pd_account, pd_s
     table = invoke("user-offboard", "--sandbox", "--user", lee, "--replace-with", ben, "--dry-run").stdout
     assert f"set the layers of schedule Web Nights ({nights['id']}) to Layer 1: {ben}" in table
     assert f"take user {lee} off team {teams[1]}" in table and f"reassign 2 incidents to {ben}" in table
-    assert writes(pd_sandbox) == []
+    assert sent(pd_sandbox) == []
 
 
 def test_applied_it_leaves_the_user_on_nothing_and_a_rerun_changes_nothing(pd_run, pd_account, pd_sandbox):
@@ -78,9 +75,9 @@ def test_applied_it_leaves_the_user_on_nothing_and_a_rerun_changes_nothing(pd_ru
     assert lee["teams"] == []
     open_incidents = [i for i in pd_account.incidents.values() if i["status"] != "resolved"]
     assert [[a["assignee"]["summary"] for a in i["assignments"]] for i in open_incidents] == [["Ben Okoro"]] * 2
-    sent = len(writes(pd_sandbox))
+    before = len(sent(pd_sandbox))
     again = pd_run("user-offboard", user="lee.wong@example.com", replace_with="ben.okoro@example.com")
-    assert again.status == "ok" and again.actions == () and len(writes(pd_sandbox)) == sent
+    assert again.status == "ok" and again.actions == () and len(sent(pd_sandbox)) == before
 
 
 def test_resolving_and_deleting(pd_run, pd_account, pd_sandbox):
@@ -89,9 +86,9 @@ def test_resolving_and_deleting(pd_run, pd_account, pd_sandbox):
     assert result.status == "ok", result.error
     assert {i["status"] for i in pd_account.incidents.values()} == {"resolved"}
     assert pd_account.user_by_email("lee.wong@example.com") is None
-    method, path, body = writes(pd_sandbox)[-2]
+    method, path, body = sent(pd_sandbox)[-2]
     assert (method, path, {i["status"] for i in body["incidents"]}) == ("PUT", "/incidents", {"resolved"})
-    assert writes(pd_sandbox)[-1][:2] == ("DELETE", f"/users/{result.actions[-1].path.split('/')[-1]}")
+    assert sent(pd_sandbox)[-1][:2] == ("DELETE", f"/users/{result.actions[-1].path.split('/')[-1]}")
 
 
 def test_without_a_successor_incidents_go_to_the_other_assignees_or_back_to_the_policy(pd_run, pd_account):
@@ -117,13 +114,13 @@ def test_without_a_successor_incidents_go_to_the_other_assignees_or_back_to_the_
 def test_bad_input_is_one_line_and_exit_2(invoke, pd_sandbox, args, message):
     result = invoke("user-offboard", "--sandbox", *args)
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
-    assert writes(pd_sandbox) == []
+    assert sent(pd_sandbox) == []
 
 
 def test_the_owner_is_never_deleted(invoke, pd_sandbox):
     result = invoke("user-offboard", "--sandbox", "--user", "alex.morgan@example.com", "--delete")
     assert result.exit_code == 2 and "Alex Morgan owns the account" in result.stderr
-    assert writes(pd_sandbox) == []
+    assert sent(pd_sandbox) == []
 
 
 def test_end_to_end_on_a_served_sandbox(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sandbox_log import writes
 
 from runner.report import render
 
@@ -14,10 +15,6 @@ pytestmark = pytest.mark.pd_profile(PROFILE)
 
 def by_url(account) -> dict[str, dict]:
     return {sub["delivery_method"]["url"].split("/")[2]: sub for sub in account.webhook_subscriptions.values()}
-
-
-def writes(sandbox) -> list[tuple[str, str]]:
-    return [(e.method, e.path) for e in sandbox.exchanges if e.method != "GET"]
 
 
 def test_disabled_webhooks_and_extensions_are_found_with_their_teams(pd_run, pd_account, pd_sandbox):
@@ -40,7 +37,7 @@ def test_reenable_turns_back_on_what_failures_disabled_and_a_rerun_changes_nothi
     shown = render(pd_run("webhooks-reenable", dry_run=True), "table")
     assert f"re-enable webhook subscription {hooks['web.example.com']['id']}, disabled after failed deliveries" in shown
     result = pd_run("webhooks-reenable")
-    assert writes(pd_sandbox) == [
+    assert [(e.method, e.path) for e in writes(pd_sandbox)] == [
         ("POST", f"/webhook_subscriptions/{hooks['web.example.com']['id']}/enable"),
         ("POST", f"/webhook_subscriptions/{hooks['blog.example.com']['id']}/enable"),
         ("POST", f"/extensions/{slack['id']}/enable"),

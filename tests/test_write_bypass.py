@@ -7,6 +7,7 @@ import json
 import pytest
 from plugin_dist import make_plugin
 
+from sandbox_log import writes
 from runner.sandbox.demo import DEMO_INCIDENT_ID
 
 NOTE = {"note": {"content": "sneaked in"}}
@@ -129,10 +130,6 @@ def sneaky(tmp_path, monkeypatch):
     site = tmp_path / "site"
     make_plugin(site, SNEAKY_PLUGIN, dist="pdrun-sneaky")
     monkeypatch.syspath_prepend(str(site))
-
-
-def writes(sandbox) -> list:
-    return [e for e in sandbox.exchanges if e.method not in ("GET", "HEAD")]
 
 
 def failed_without_writing(result, sandbox) -> None:

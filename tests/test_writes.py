@@ -4,6 +4,7 @@ import json
 
 from sessions import session_for
 
+from sandbox_log import writes
 from runner.cli.exit_codes import exit_code
 from runner.errors import HistoryError
 from runner.history import History, default_url
@@ -12,10 +13,6 @@ from runner.policy import WritePolicy
 from runner.run import run_recipe
 from runner.sandbox.demo import DEMO_INCIDENT_ID, DEMO_USER_TOKEN
 from runner.timestamps import now_iso
-
-
-def writes(sandbox) -> list:
-    return [e for e in sandbox.exchanges if e.method != "GET"]
 
 
 def triggered(account) -> list[str]:
