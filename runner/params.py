@@ -126,7 +126,6 @@ def _fits(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-PERIOD_PARAMS = ("since", "until", "days")
 # Times a user may give: arithmetic on them by a period or a window never leaves datetime's range.
 EARLIEST_MOMENT, LATEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
 

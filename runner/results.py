@@ -9,8 +9,6 @@ from functools import cached_property
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error", "critical")
-# What became of a planned write. `unknown`: the request may have reached PagerDuty, but no answer came back.
-ACTION_STATUSES = ("planned", "done", "failed", "skipped", "unknown")
 
 
 def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,6 +157,7 @@ class Action:
     path: str
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+    # planned, done, failed, skipped, or unknown: the request may have reached PagerDuty, but no answer came back.
     status: str = "planned"
     error: str | None = None
     changes: int = 1

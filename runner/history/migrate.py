@@ -25,18 +25,6 @@ def _alembic_config(connection: sa.Connection):  # type: ignore[no-untyped-def]
     return config
 
 
-def revisions(engine: sa.Engine) -> tuple[str | None, str]:
-    """Return the history's schema revision (None: empty or a history older than migrations) and this pdrun's."""
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
-    assert head is not None
-    return current, head
-
-
 def upgrade(engine: sa.Engine, url: str) -> tuple[str | None, str]:
     """Upgrade the schema to this pdrun's head, in one locked transaction; return (from, to) revisions.
 

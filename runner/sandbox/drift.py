@@ -44,10 +44,6 @@ def _owned_teams(account: Account) -> list[Obj]:
     return [team for team in account.teams.values() if account.team_members[team["id"]]]
 
 
-def _members(account: Account, team: Obj) -> list[Obj]:
-    return [account.users[m["user"]["id"]] for m in account.team_members[team["id"]]]
-
-
 def _team_policy(account: Account, team: Obj) -> Obj | None:
     return next((p for p in account.escalation_policies.values()
                  if any(t["id"] == team["id"] for t in p["teams"]) and len(p["escalation_rules"]) > 1), None)

@@ -45,7 +45,6 @@ STATE = (
     "user_tokens",
     "events",
     "alerts",
-    "incident_alerts",
     "licenses",
     "license_allocations",
     "maintenance_windows",
@@ -91,7 +90,6 @@ class Store:
         self.user_tokens: dict[str, str] = {}
         self.events: list[Obj] = []
         self.alerts: dict[str, Obj] = {}
-        self.incident_alerts: dict[str, list[Obj]] = {}
         self.licenses: dict[str, Obj] = {}
         self.license_allocations: dict[str, Obj] = {}
         self.maintenance_windows: dict[str, Obj] = {}
