@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import structlog
 
 from runner.errors import HistoryError
+from runner.history.engine import reason
 from runner.history.fleet import HEARTBEAT_S, Fleet, Peer
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Leadership:
             self._conn.commit()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("replica.lock_lost" if self.held else "replica.lock_unavailable",
-                        error=str(getattr(exc, "orig", exc)).splitlines()[0])
+                        error=reason(exc))
             self.release()
         return self.held
 
