@@ -75,7 +75,7 @@ class NetworkTransport(httpx2.HTTPTransport):
     """
 
     def __init__(self, *, timeout: float, plain: bool = False) -> None:
-        super().__init__()
+        # Not HTTPTransport.__init__: it would build a pool (and load the CA bundle) only for this one to replace.
         self._timeout = timeout
         self._plain = plain
         self._pool = httpcore2.ConnectionPool(
