@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.audit import AuditResult, run_audit
-from runner.errors import HistoryError
+from runner.audit import AuditResult, collector_paused, run_audit
 from runner.results import SEVERITIES, account_name
-from runner.run import new_run_id
+from runner.run import new_run_id, recorded
 from runner.timestamps import now_iso
 
 if TYPE_CHECKING:
@@ -86,7 +85,8 @@ def audit_accounts(recipes: Sequence[Recipe], *, launches: Sequence[Launch], par
         with structlog.contextvars.bound_contextvars(account=name):
             return run_audit(recipes, launch=launch, params=params, progress=shown)
 
-    audits = (audit(launches[0]),) if len(launches) == 1 else _on_threads(audit, launches)
+    with collector_paused():
+        audits = (audit(launches[0]),) if len(launches) == 1 else _on_threads(audit, launches)
     result = AccountsAudit(audit_id, started_at, now_iso(), audits)
     if len(launches) > 1:
         totals = result.totals
@@ -131,11 +131,5 @@ def _on_threads(audit: Callable[[Launch], AuditResult], launches: Sequence[Launc
 def _interrupt_own(launches: Sequence[Launch]) -> None:
     """Record the runs of this process still going as interrupted, in the history the launches share."""
     history = launches[0].history
-    if history is None:
-        return
-    try:
-        runs = history.interrupt_own(at=now_iso())
-    except HistoryError as exc:
-        log.error("history.failed", error=str(exc))
-        return
-    log.error("audits.interrupted", runs=runs)
+    if history is not None:
+        log.error("audits.interrupted", runs=recorded(lambda: history.interrupt_own(at=now_iso()), fallback=0))

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import gc
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.errors import HistoryError
 from runner.policy import READ_ONLY
 from runner.read_cache import ReadCache
 from runner.results import SEVERITIES, RunResult, account_name, summarize
-from runner.run import new_run_id
+from runner.run import new_run_id, recorded
 from runner.timestamps import now_iso
 
 if TYPE_CHECKING:
@@ -103,31 +103,42 @@ def run_audit(
     with structlog.contextvars.bound_contextvars(audit_id=audit_id):
         if progress:
             progress.begin(len(recipes))
-        # What an audit reads piles up as a million small acyclic objects: each automatic collection of
-        # cycles would scan them all again, for nothing to free. Reference counting frees them all the same.
-        collecting = gc.isenabled()
-        gc.disable()
-        running = [_start(run, 0)] if recipes else []
-        try:
-            while running and not session.answered.wait(0.005) and not running[0].done():
-                continue
-            if session.unusable:  # every other audit would fail the same way
-                not_run = tuple(r.name for r in recipes[1:])
-                log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
-            else:
-                running += [_start(run, n) for n in range(1, len(recipes))]
-            sections = tuple(future.result() for future in running)
-        except KeyboardInterrupt:
-            _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])
-            raise
-        finally:
-            if collecting:
-                gc.enable()
+        with collector_paused():
+            running = [_start(run, 0)] if recipes else []
+            try:
+                while running and not session.answered.wait(0.005) and not running[0].done():
+                    continue
+                if session.unusable:  # every other audit would fail the same way
+                    not_run = tuple(r.name for r in recipes[1:])
+                    log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
+                else:
+                    running += [_start(run, n) for n in range(1, len(recipes))]
+                sections = tuple(future.result() for future in running)
+            except KeyboardInterrupt:
+                _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])
+                raise
         if progress:
             progress.done()
         audit = AuditResult(audit_id, session.account, started_at, now_iso(), sections, not_run)
         log.info("audit.finished", **{k: v for k, v in audit.totals.items() if k != "by_severity"})
     return audit
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, and resume it after unless it was already paused.
+
+    What audits read piles up as a million small acyclic objects: each automatic collection of cycles would
+    scan them all again, for nothing to free. Reference counting frees them all the same. The switch is the
+    process's: audits of several accounts at once pause it around them all, not each around its own.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _start(work: Callable[[int], RunResult], n: int) -> Future[RunResult]:
@@ -149,10 +160,8 @@ def _interrupted(launch: Launch, run_ids: list[str]) -> None:
     """Record the runs a Ctrl-C cut short as interrupted."""
     log.error("audit.interrupted", runs=run_ids)
     if launch.history is not None and run_ids:
-        try:
-            launch.history.interrupt(run_ids, at=now_iso())
-        except HistoryError as exc:
-            log.error("history.failed", error=str(exc))
+        history = launch.history
+        recorded(lambda: history.interrupt(run_ids, at=now_iso()))
 
 
 def scoped(result: RunResult, team: str) -> RunResult:

@@ -84,11 +84,11 @@ def run_recipe(
                 params=dict(params), started_at=started_at, finished_at=started_at))
         except KeyboardInterrupt:
             if history is not None:
-                _recorded(lambda: history.interrupt([run_id], at=now_iso()))
+                recorded(lambda: history.interrupt([run_id], at=now_iso()))
             log.error("run.failed", status="interrupted", error="interrupted (Ctrl-C)")
             raise
         if history is not None:
-            result = _recorded(history.finish, result, fallback=result)
+            result = recorded(history.finish, result, fallback=result)
         if result.status == "interrupted":  # pdrun stopped while it ran: what it came to after is no result
             log.error("run.failed", status="interrupted", error=result.error)
             return result
@@ -152,7 +152,7 @@ def _deliver(result: RunResult, sinks: Sequence[BoundSink], context: SinkContext
     sink_errors = {bound.label: bound.send(result, context) for bound in sinks}
     failed_sinks = {label: error for label, error in sink_errors.items() if error is not None}
     if failed_sinks and history is not None:
-        _recorded(history.record_sink_errors, result.run_id, failed_sinks)
+        recorded(history.record_sink_errors, result.run_id, failed_sinks)
     fields: dict[str, Any] = {
         "status": result.status,
         "duration_ms": result.duration_ms,
@@ -169,7 +169,7 @@ def _deliver(result: RunResult, sinks: Sequence[BoundSink], context: SinkContext
         log.info("run.finished", **fields)
 
 
-def _recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
+def recorded(write: Callable[..., Any], *args: Any, fallback: Any = None) -> Any:
     """Write to the history; a failure is logged, and never loses the result already in hand."""
     try:
         return write(*args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import gc
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from demo_expectations import DEMO_PLANTED
 from test_bad_input import refused
 
 from runner import config as pdconfig
+from runner.audit import run_audit
 from runner.history import History, migrate
 from runner.results import Action, account_identity, account_name, run_key
 from runner.sandbox import SANDBOX_BASE_URL
@@ -317,3 +319,22 @@ def test_ctrl_c_in_an_audit_of_several_accounts_records_their_runs_interrupted(i
     runs = json.loads(invoke("history", "list", "--format", "json").stdout)
     assert sorted((run["id"], run["status"]) for run in runs) == [
         ("audit-of-default", "interrupted"), ("audit-of-eu", "interrupted")]
+
+
+def test_the_collector_stays_paused_until_every_accounts_audit_has_ended(invoke, two_accounts, monkeypatch):
+    first_done, seen = threading.Event(), {}
+
+    def audit(recipes, *, launch, params, progress):
+        name = launch.session.account_name
+        if name != "default":
+            first_done.wait(timeout=60)
+        seen[name] = gc.isenabled()
+        if name == "default":
+            first_done.set()
+        return run_audit([], launch=launch, params=params)
+
+    monkeypatch.setattr("runner.accounts_audit.run_audit", audit)
+    assert gc.isenabled()
+    result = invoke("audit", "--sandbox", "--all-accounts", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert seen == {"default": False, "eu": False} and gc.isenabled()
