@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,11 +144,12 @@ def findings_csv(sections: Sequence[RunResult]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for section in sections:
+        account = section.account_name
         for f in section.findings:
             writer.writerow(
                 (
                     f.recipe, f.rule, f.severity, f.object.type, f.object.id, f.object.summary,
-                    f.object.html_url or "", ";".join(f.object.teams), f.message, f.state or "", section.account_name,
+                    f.object.html_url or "", ";".join(f.object.teams), f.message, f.state or "", account,
                 )
             )
     return out.getvalue().rstrip("\n")
@@ -222,13 +223,20 @@ def _on(account: str) -> str:
     return "" if name == DEFAULT_ACCOUNT else f" on account {name}"
 
 
+def totals_words(totals: Mapping[str, Any]) -> tuple[str, str]:
+    """An audit's findings by severity ("2 warning, 1 error", or "none") and what the history remembers of them
+    ("; 1 new, 2 resolved", or "" without a history)."""
+    severities = ", ".join(f"{n} {sev}" for sev, n in totals["by_severity"].items() if n) or "none"
+    memory = f"; {totals['new']} new, {totals['resolved']} resolved" if totals["new"] is not None else ""
+    return severities, memory
+
+
 def _audit_line(audit: AuditResult) -> str:
     totals = audit.totals
-    severities = ", ".join(f"{n} {sev}" for sev, n in totals["by_severity"].items() if n)
-    memory = f"; {totals['new']} new, {totals['resolved']} resolved" if totals["new"] is not None else ""
+    severities, memory = totals_words(totals)
     failed = f"; {len(totals['failed'])} failed" if totals["failed"] else ""
     failed += f"; {len(totals['not_run'])} not run" if totals["not_run"] else ""
     return (
-        f"audit {audit.audit_id}{_on(audit.account)}: {totals['findings']} findings ({severities or 'none'})"
+        f"audit {audit.audit_id}{_on(audit.account)}: {totals['findings']} findings ({severities})"
         f" from {totals['recipes']} recipes{memory}{failed}; {totals['api_calls']} API requests"
     )

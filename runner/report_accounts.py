@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from runner.report import findings_csv, render_audit
+from runner.report import findings_csv, render_audit, totals_words
 from runner.results import account_name, account_url
 
 if TYPE_CHECKING:
@@ -33,13 +33,12 @@ def _title(audit: AuditResult) -> str:
 
 def _totals_line(audit: AccountsAudit) -> str:
     totals = audit.totals
-    severities = ", ".join(f"{n} {sev}" for sev, n in totals["by_severity"].items() if n)
-    memory = f"; {totals['new']} new, {totals['resolved']} resolved" if totals["new"] is not None else ""
+    severities, memory = totals_words(totals)
     failed = [f"{name} ({len(recipes)} failed, {len(totals['not_run'].get(name, ()))} not run)"
               for name, recipes in totals["failed"].items()]
     return (
         f"audit {audit.audit_id} of {totals['accounts']} accounts: {totals['findings']} findings"
-        f" ({severities or 'none'}) from {totals['recipes']} recipes{memory}"
+        f" ({severities}) from {totals['recipes']} recipes{memory}"
         + (f"; failed in {', '.join(failed)}" if failed else "")
         + f"; {totals['api_calls']} API requests"
     )
