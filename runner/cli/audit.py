@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from runner.cli.options import (
     with_options,
 )
 from runner.errors import UsageError
-from runner.params import PAGERDUTY_ID, SHAPES
+from runner.params import PAGERDUTY_ID, Param
 
 if TYPE_CHECKING:
     from runner.launch import Launch
@@ -55,8 +54,8 @@ def audit(recipes: tuple[str, ...], tag: str | None, team: str | None, sandbox: 
     from runner.report_accounts import render_accounts_audit
     from runner.transport import observing
 
-    if team is not None and not re.fullmatch(PAGERDUTY_ID, team):
-        raise UsageError(f"--team: expected {SHAPES[PAGERDUTY_ID]}, got {team!r}")
+    if team is not None:
+        Param(name="team", pattern=PAGERDUTY_ID).validate(team, where="--team")
     where = target(sandbox, base_url, accounts=accounts, all_accounts=all_accounts)
     options = RunOptions(**run, team=team)
     check_output(options.output)
