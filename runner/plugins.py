@@ -123,6 +123,10 @@ class Registry:
             checked[name] = self.recipes[name].configured(params, source=where)
         return checked
 
+    def owner(self, name: str) -> str:
+        """The plugin that registered the recipe or command `name` (pdrun's CLI registers its own commands)."""
+        return next((p.name for p in self.plugins if name in (*p.recipes, *p.commands)), "a built-in command")
+
     def get(self, name: str) -> Recipe:
         """Return the recipe called `name`, or raise UsageError suggesting close names."""
         try:
@@ -249,8 +253,7 @@ def _registrar(registry: Registry, attr: str, plugin_name: str, names: list[str]
         taken = table.get(item.name) or (registry.recipes.get(item.name) if attr == "commands" else None) or (
             registry.commands.get(item.name) if attr == "recipes" else None)
         if taken is not None:
-            owner = getattr(taken, "plugin", None) or next(
-                (p.name for p in registry.plugins if item.name in p.commands), "a built-in command")
+            owner = getattr(taken, "plugin", None) or registry.owner(item.name)
             raise PluginError(f"{label} {item.name!r} is already registered by {owner!r}")
         if attr == "recipes":
             clashes = sorted(reserved.intersection(p.name for p in item.params))

@@ -108,7 +108,7 @@ class PdRun:
         chosen = registry.get(recipe) if isinstance(recipe, str) else recipe
         taken = registry.recipes.get(chosen.name) or registry.commands.get(chosen.name)
         if taken is not None and getattr(taken, "func", None) is not chosen.func:
-            owner = getattr(taken, "plugin", "") or "a built-in command"
+            owner = getattr(taken, "plugin", "") or registry.owner(chosen.name)
             raise PluginError(f"recipe {chosen.name!r} is already registered by {owner!r}: pdrun would mark"
                               " its plugin broken and keep the other")
         launcher = _launcher(self._sandbox, _registry=registry)

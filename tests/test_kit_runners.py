@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 import types
@@ -74,6 +75,8 @@ def test_pd_run_refuses_what_pdrun_would_leave_out(pd_run):
         pd_run("users-named-bob", plugins=[misspelled])
     with pytest.raises(PluginError, match="recipe 'services-without-teams' is already registered by 'recipes.services'"):
         pd_run(my_services_without_teams)
+    with pytest.raises(PluginError, match="recipe 'list' is already registered by 'runner.cli.catalog'"):
+        pd_run(dataclasses.replace(my_services_without_teams, name="list"))
 
 
 def test_pd_run_raises_the_recipes_exception_again(pd_run):
