@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import wait
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from runner.audit import AuditResult, collector_paused, run_audit
+from runner.audit import AuditResult, collector_paused, in_thread, run_audit
 from runner.results import SEVERITIES, account_name
 from runner.run import new_run_id, recorded
 from runner.timestamps import now_iso
@@ -96,36 +95,15 @@ def audit_accounts(recipes: Sequence[Recipe], *, launches: Sequence[Launch], par
 
 
 def _on_threads(audit: Callable[[Launch], AuditResult], launches: Sequence[Launch]) -> tuple[AuditResult, ...]:
-    """Run `audit` for each launch at once, each thread in a copy of this context (log fields, request observers).
-
-    Daemon threads, joined here: Ctrl-C interrupts the wait, and the
-    process does not linger for audits still going.
-    """
-    results: dict[int, AuditResult] = {}
-    failures: dict[int, BaseException] = {}
-
-    def work(n: int, launch: Launch) -> None:
-        try:
-            results[n] = audit(launch)
-        except BaseException as exc:  # handed to the caller's thread, which raises it
-            failures[n] = exc
-
-    threads = [
-        threading.Thread(target=contextvars.copy_context().run, args=(work, n, launch), daemon=True,
-                         name=f"audit-{launch.session.account_name}")
-        for n, launch in enumerate(launches)
-    ]
-    for thread in threads:
-        thread.start()
+    """Run `audit` for each launch at once, each on a thread of its own; once all have ended, raise the first
+    launch's failure, if any. Ctrl-C interrupts the wait."""
+    running = [in_thread(audit, launch, name=f"audit-{launch.session.account_name}") for launch in launches]
     try:
-        for thread in threads:
-            thread.join()
+        wait(running)
     except KeyboardInterrupt:  # the accounts' audits are left to die with the process: record their runs cut short
         _interrupt_own(launches)
         raise
-    if failures:
-        raise failures[min(failures)]
-    return tuple(results[n] for n in range(len(launches)))
+    return tuple(future.result() for future in running)
 
 
 def _interrupt_own(launches: Sequence[Launch]) -> None:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from runner.recipe import Recipe
 
 log = structlog.get_logger()
+T, R = TypeVar("T"), TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def run_audit(
         if progress:
             progress.begin(len(recipes))
         with collector_paused():
-            running = [_start(run, 0)] if recipes else []
+            running = [in_thread(run, 0, name="pdrun-audit-0")] if recipes else []
             try:
                 while running and not session.answered.wait(0.005) and not running[0].done():
                     continue
@@ -112,7 +113,7 @@ def run_audit(
                     not_run = tuple(r.name for r in recipes[1:])
                     log.error("audit.stopped", reason=session.unusable, not_run=list(not_run))
                 else:
-                    running += [_start(run, n) for n in range(1, len(recipes))]
+                    running += [in_thread(run, n, name=f"pdrun-audit-{n}") for n in range(1, len(recipes))]
                 sections = tuple(future.result() for future in running)
             except KeyboardInterrupt:
                 _interrupted(launch, [run_id for run_id, future in zip(run_ids, running) if not future.done()])
@@ -141,18 +142,19 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _start(work: Callable[[int], RunResult], n: int) -> Future[RunResult]:
-    """Run `work(n)` in a thread of its own, with this context; a Ctrl-C of the audit does not wait for it."""
-    future: Future[RunResult] = Future()
+def in_thread(work: Callable[[T], R], arg: T, *, name: str) -> Future[R]:
+    """Run `work(arg)` in a daemon thread of its own, with a copy of this context (log fields, request
+    observers); a Ctrl-C of the caller does not wait for it, and the process does not linger for it."""
+    future: Future[R] = Future()
 
     def target() -> None:
         try:
-            future.set_result(work(n))
-        except BaseException as exc:  # handed to the audit, which raises it
+            future.set_result(work(arg))
+        except BaseException as exc:  # handed to the caller, which raises it
             future.set_exception(exc)
 
     context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(target,), daemon=True, name=f"pdrun-audit-{n}").start()
+    threading.Thread(target=context.run, args=(target,), daemon=True, name=name).start()
     return future
 
 
