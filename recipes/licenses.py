@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from recipes.listings import escalation_policies, ids, license_allocations, schedules, targeted_users, users
+from recipes.listings import escalation_policies, license_allocations, scheduled_users, schedules, targeted_users, users
 from recipes.spans import stamp
 from runner import Context, Finding, Param, hookimpl, parse_iso, recipe
 
@@ -50,7 +50,7 @@ def licenses_unused(ctx: Context) -> Iterator[Finding]:
     """
     allocations, listed_schedules, policies = license_allocations(ctx), schedules(ctx), escalation_policies(ctx)
     full = {a["user"]["id"]: a["license"] for a in allocations if a["license"].get("role_group") == "FullUser"}
-    on_call = {uid for schedule in listed_schedules for uid in ids(schedule.get("users"))}
+    on_call = scheduled_users(listed_schedules)
     idle = set(full) - on_call - targeted_users(policies)
     if not idle:
         return

@@ -59,6 +59,11 @@ def license_allocations(ctx: Context) -> Iterator[dict[str, Any]]:
     return ctx.pd.iter("license_allocations")
 
 
+def scheduled_users(listed: Iterator[dict[str, Any]]) -> set[str]:
+    """Return the ids of the users on any of these schedules."""
+    return {uid for schedule in listed for uid in ids(schedule.get("users"))}
+
+
 def targeted_users(policies: Iterator[dict[str, Any]]) -> set[str]:
     """Return the ids of the users escalation policies' rules target directly."""
     return {

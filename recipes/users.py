@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recipes.listings import escalation_policies, ids, schedules, targeted_users, teams, users
+from recipes.listings import escalation_policies, ids, scheduled_users, schedules, targeted_users, teams, users
 from runner import Context, Finding, hookimpl, recipe
 
 PAGING_METHODS = frozenset({"phone_contact_method", "sms_contact_method", "push_notification_contact_method"})
@@ -34,7 +34,7 @@ def users_orphaned(ctx: Context) -> Iterator[Finding]:
     and widen the account's attack surface.
     """
     listed_schedules, policies, listed_users = schedules(ctx), escalation_policies(ctx), users(ctx)
-    scheduled = {uid for schedule in listed_schedules for uid in ids(schedule.get("users"))}
+    scheduled = scheduled_users(listed_schedules)
     targeted = targeted_users(policies)
     for user in listed_users:
         if not user.get("teams") and user["id"] not in scheduled | targeted:
