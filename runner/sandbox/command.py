@@ -77,9 +77,6 @@ def serve(
             raise UsageError(f"--subdomain {subdomain}: {exc}") from None
     try:
         account = load_profile(profile, seed=seed, subdomain=subdomain, scale=scale)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    try:
         faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate,
                         seed=seed)
     except ValueError as exc:

@@ -120,11 +120,15 @@ def create_extension(account: Account, request: Request) -> Result:
         schema, name = body["extension_schema"]["id"], body["name"]
     except (KeyError, TypeError):
         raise invalid_input("An extension needs a name, an extension_schema and extension_objects.") from None
-    owned = [team["id"] for s in services if s in account.services for team in account.services[s]["teams"]]
-    check_write(account, request, "configure", owned or None)
+    check_write(account, request, "configure", _owners(account, services))
     url = body.get("endpoint_url", "")
     extension = applying(lambda: account.add_extension(name, services=services, endpoint_url=url, schema=schema))
     return 201, {"extension": extension}
+
+
+def _owners(account: Account, service_ids: list[str]) -> list[str] | None:
+    """The teams owning an extension's services, whose managers may configure it (None: no team's)."""
+    return [team["id"] for s in service_ids if s in account.services for team in account.services[s]["teams"]] or None
 
 
 delete_extension = _deleting("extensions", "an extension")
@@ -133,9 +137,7 @@ delete_extension = _deleting("extensions", "an extension")
 def enable_extension(account: Account, request: Request) -> Result:
     """Enable an extension that was temporarily disabled after its deliveries kept failing."""
     extension = find(account, "extensions", request)
-    services = [account.services[ref["id"]] for ref in extension["extension_objects"] if ref["id"] in account.services]
-    owned = [team["id"] for service in services for team in service["teams"]]
-    check_write(account, request, "configure", owned or None)
+    check_write(account, request, "configure", _owners(account, [ref["id"] for ref in extension["extension_objects"]]))
     extension["temporarily_disabled"] = False
     return 200, {"extension": including(EXTENSION_INCLUDES)(account, request)(extension)}
 

@@ -65,9 +65,7 @@ def list_incidents(account: Account, request: Request) -> Result:
         given = request.value("since") or request.value("until")
         since, until = time_window(request, None if given else account.now - INCIDENT_WINDOW, None)
     ordered = account.ordered("incidents", key=lambda i: (i["created_at"], i["incident_number"]))
-    first = 0 if since is None else bisect_left(ordered, since, key=_created)
-    end = len(ordered) if until is None else bisect_left(ordered, until, key=_created)
-    incidents = ordered[first:end]
+    incidents = _created_between(ordered, since, until)
     if statuses := set(request.values("statuses[]")):  # the filter nearly every listing has: kept plain and fast
         incidents = [incident for incident in incidents if incident["status"] in statuses]
     incidents = filtered(visible(account, request, incidents), request, INCIDENT_FILTERS)
@@ -251,10 +249,15 @@ def list_log_entries(account: Account, request: Request) -> Result:
     types = OVERVIEW_ENTRIES if request.flag("is_overview") else None
     ordered = account.ordered("log_entries", key=_created, types=types)
     since, until = time_window(request, None, None)
+    entries = _created_between(ordered, since, until)[::-1]
+    return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
+
+
+def _created_between(ordered: list[Obj], since: str | None, until: str | None) -> list[Obj]:
+    """The objects of `ordered` (by created_at) created at or after `since` and before `until` (None: no bound)."""
     first = 0 if since is None else bisect_left(ordered, since, key=_created)
     end = len(ordered) if until is None else bisect_left(ordered, until, key=_created)
-    entries = ordered[first:end][::-1]
-    return _log_entries(account, request, filtered(entries, request, {"team_ids[]": lambda e: ids(e["teams"])}))
+    return ordered[first:end]
 
 
 def _log_entries(account: Account, request: Request, entries: list[Obj]) -> Result:

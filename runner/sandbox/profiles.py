@@ -15,7 +15,7 @@ from pathlib import Path
 from runner.sandbox.account import Account
 from runner.sandbox.builder import build_account, check_subdomain
 from runner.sandbox.clock import Ticks
-from runner.sandbox.demo import demo_description
+from runner.sandbox.demo import demo_account
 from runner.sandbox.large import SIZES, large_account
 from runner.sandbox.objects import DEFAULT_SUBDOMAIN
 
@@ -49,7 +49,7 @@ def load_profile(
     if scale != 1.0:
         raise ValueError(f"scale: only the large profile can be scaled, not {name_or_path!r}")
     if name_or_path == "demo":
-        return build_account(demo_description(), source="the demo profile", now=now, clock=clock, subdomain=subdomain)
+        return demo_account(now=now, clock=clock, subdomain=subdomain)
     path = Path(name_or_path)
     if path.suffix not in (".toml", ".json"):
         raise ValueError(f"unknown profile {name_or_path!r}: use {' or '.join(PROFILES)}, or a .toml or .json file")
