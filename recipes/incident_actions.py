@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recipes.incident_selection import SELECTION_PARAMS, SELECTORS, select_incidents
+from recipes.people import user_ref
 from runner import PAGERDUTY_ID, Context, Param, UsageError, hookimpl, recipe
 
 BULK_LIMIT = 250  # PagerDuty's cap on incidents per PUT /incidents (413 beyond)
@@ -74,7 +75,7 @@ def incidents_reassign(ctx: Context) -> None:
     for incident in select_incidents(ctx, among=("triggered", "acknowledged")):
         if user:
             if [a["assignee"]["id"] for a in incident.get("assignments") or ()] != [user]:
-                updates.append({"id": incident["id"], "assignments": [{"assignee": {"id": user, "type": "user_reference"}}]})
+                updates.append({"id": incident["id"], "assignments": [{"assignee": user_ref(user)}]})
         elif (incident.get("escalation_policy") or {}).get("id") != policy:
             updates.append({"id": incident["id"], "escalation_policy": {"id": policy, "type": "escalation_policy_reference"}})
     bulk_update(ctx, updates)

@@ -51,8 +51,7 @@ def webhooks_disabled(ctx: Context) -> Iterator[Finding]:
 
 def _owners(ctx: Context, objs: list[Obj]) -> Callable[[Obj], list[Obj]]:
     """Tell the teams owning a subscription or extension: the team it follows, or its services' teams."""
-    served = [ref["id"] for obj in objs for ref in _services_of(obj)]
-    teams = {s["id"]: s.get("teams") or [] for s in services(ctx)} if served else {}
+    teams = {s["id"]: s.get("teams") or [] for s in services(ctx)} if any(map(_services_of, objs)) else {}
 
     def owners(obj: Obj) -> list[Obj]:
         follows = obj.get("filter") or {}
