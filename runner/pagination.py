@@ -68,10 +68,11 @@ class Paginator:
         object, oldest first (with `until`: every one created before it).
         """
         params = dict(params)
+        until = parse_iso(params.pop("until")) if "until" in params else None
         if params.get("date_range") == "all":
-            yield from self._all(path, wrapper, params, parse_iso(params.pop("until")) if "until" in params else None)
+            yield from self._all(path, wrapper, params, until)
             return
-        until = parse_iso(params.pop("until")) if "until" in params else self._now()
+        until = until or self._now()
         since = parse_iso(params.pop("since")) if "since" in params else until - DEFAULT_WINDOW
         yield from self._windows(path, wrapper, params, since, until)
 
