@@ -38,18 +38,17 @@ def _fields(body: Any, most: int = 4) -> str:
         body = next(iter(body.values()))
     if not isinstance(body, dict):
         return ""
-    listed = [f"{key}={_brief(value)}" for key, value in list(body.items())[:most]]
-    return ", ".join(listed) + (f" and {len(body) - most} more" if len(body) > most else "")
+    return shown([f"{key}={_clipped(json.dumps(value, sort_keys=True, default=str), 40)}"
+                  for key, value in body.items()], most=most)
 
 
-def _brief(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
+def _clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def shown(ids: list[str]) -> str:
-    """List ids, the first few of them and how many more."""
-    return ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+def shown(items: list[str], most: int = SHOWN_IDS) -> str:
+    """List items (ids, fields), the first few of them and how many more."""
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def _bulk_incidents(body: Body) -> str:
@@ -75,8 +74,7 @@ def _assignees(item: Body) -> str:
 
 
 def _quoted(text: Any, limit: int = 60) -> str:
-    text = " ".join(str(text or "").split())
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+    return repr(_clipped(" ".join(str(text or "").split()), limit))
 
 
 def _schedule_layers(schedule_id: str, body: Body) -> str:
