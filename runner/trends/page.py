@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,20 +15,25 @@ NEW_SHOWN = 100  # rows of the "new in the last 7 days" table; the rest are coun
 
 def render(report: Report) -> str:
     """Return the report's HTML page."""
+    return _template().render(**_view(report))
+
+
+@functools.cache
+def _template() -> Any:
+    """The page's template, loaded and compiled once (pdrun serve renders it on every /report)."""
     import jinja2
 
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("runner.trends"), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    n = report.numbers
     environment.filters.update(
         day=lambda d: f"{d:%Y-%m-%d}",
         when=lambda at: f"{parse_iso(at):%Y-%m-%d %H:%M} UTC" if at else "never",
-        age=lambda at: _age(parse_iso(n.now) - parse_iso(at)),
+        age=lambda at, now: _age(parse_iso(now) - parse_iso(at)),
         signed=lambda v: f"+{v}" if v > 0 else f"−{-v}" if v < 0 else "±0",
     )
-    return environment.get_template("report.html.j2").render(**_view(report))
+    return environment.get_template("report.html.j2")
 
 
 def _view(report: Report) -> dict[str, Any]:
