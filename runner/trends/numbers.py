@@ -158,8 +158,9 @@ def count(tracked: list[Tracked], recipes: Iterable[str], runs: list[RunRecord],
     since = max(first_day, parse_iso(known).date()) if known else last_day
     chart_days = tuple(since + timedelta(days=n) for n in range((last_day - since).days + 1))
     ends = [end_of(day) for day in chart_days]  # the end of today stands for now: no event is later
+    daily = {id(t): tuple(t.open_at(at) for at in ends) for t in tracked}  # each finding open at each day's end
     open_by_day = {
-        severity: tuple(sum(t.open_at(at) for t in tracked if t.severity == severity) for at in ends)
+        severity: _summed((daily[id(t)] for t in tracked if t.severity == severity), len(ends))
         for severity in SEVERITIES
     }
     week_from = end_of(last_day - timedelta(days=WEEK))
@@ -168,8 +169,8 @@ def count(tracked: list[Tracked], recipes: Iterable[str], runs: list[RunRecord],
         now=iso(now), first_day=first_day, last_day=last_day, days=chart_days,
         open_by_day={s: counts for s, counts in open_by_day.items() if any(counts)},
         weeks=_weeks(tracked, chart_days),
-        teams=_teams(tracked, team_names, ends[-1], ends[0]),
-        recipes=tuple(_recipe(name, tracked, runs, ends) for name in sorted(set(recipes))),
+        teams=_teams(tracked, team_names, daily),
+        recipes=tuple(_recipe(name, tracked, runs, ends, daily) for name in sorted(set(recipes))),
         new_this_week=tuple(sorted(fresh, key=lambda ts: ts[1].opened, reverse=True)),
         resolved_this_week=sum(s.resolved is not None and s.resolved >= week_from for t in tracked for s in t.stints),
         runs=len(runs), failed_runs=sum(r.status in FAILED for r in runs),
@@ -190,24 +191,34 @@ def _weeks(tracked: list[Tracked], days: tuple[date, ...]) -> tuple[Week, ...]:
     return tuple(reversed(weeks))
 
 
-def _teams(tracked: list[Tracked], names: dict[str, str], now_at: str, start_at: str) -> tuple[TeamRow, ...]:
+def _summed(rows: Iterable[tuple[bool, ...]], width: int) -> tuple[int, ...]:
+    """How many of the rows are open at the end of each day."""
+    sums = [0] * width
+    for row in rows:
+        for day, is_open in enumerate(row):
+            sums[day] += is_open
+    return tuple(sums)
+
+
+def _teams(tracked: list[Tracked], names: dict[str, str], daily: dict[int, tuple[bool, ...]]) -> tuple[TeamRow, ...]:
     now_open: dict[str | None, int] = {}
     start_open: dict[str | None, int] = {}
     for t in tracked:
         for team in t.object.teams or (None,):
-            now_open[team] = now_open.get(team, 0) + t.open_at(now_at)
-            start_open[team] = start_open.get(team, 0) + t.open_at(start_at)
+            now_open[team] = now_open.get(team, 0) + daily[id(t)][-1]
+            start_open[team] = start_open.get(team, 0) + daily[id(t)][0]
     rows = [TeamRow(team, names.get(team, team) if team else "no team", now_open[team], start_open[team])
             for team in now_open if now_open[team] or start_open[team]]
     return tuple(sorted(rows, key=lambda r: (-r.open, -r.change, r.name)))
 
 
-def _recipe(name: str, tracked: list[Tracked], runs: list[RunRecord], ends: list[str]) -> RecipeRow:
+def _recipe(name: str, tracked: list[Tracked], runs: list[RunRecord], ends: list[str],
+            daily: dict[int, tuple[bool, ...]]) -> RecipeRow:
     mine = [t for t in tracked if t.recipe == name]
     still = [(s.opened, t) for t in mine for s in t.stints if s.covers(ends[-1])]
     oldest = min(still, key=lambda pair: pair[0], default=None)
     return RecipeRow(
-        name=name, open=len(still), daily=tuple(sum(t.open_at(at) for t in mine) for at in ends),
+        name=name, open=len(still), daily=_summed((daily[id(t)] for t in mine), len(ends)),
         oldest=oldest[1] if oldest else None, oldest_since=oldest[0] if oldest else None,
         last_run=max((r.started_at for r in runs if r.recipe == name), default=None),
     )
