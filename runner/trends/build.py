@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from runner.errors import UsageError, suggest
 from runner.history.timeline import findings_of, recipes_with_findings, runs_of
-from runner.timestamps import iso
-from runner.trends.numbers import Numbers, count, team_names, track
+from runner.trends.numbers import Numbers, count, end_of, team_names, track
 
 if TYPE_CHECKING:
     from runner.history import History
@@ -58,7 +57,7 @@ def build_report(history: History, scope: Scope, *, audits: Collection[str], now
             raise UsageError(f"--recipe {name}: no audit of that name is installed or in the history at"
                              f" {history.url}{suggest(name, sorted(possible))}")
     recipes = tuple(sorted(set(scope.recipes) or possible))
-    since = iso(datetime.combine(now.date() - timedelta(days=scope.days - 1), datetime.min.time(), UTC))
+    since = end_of(now.date() - timedelta(days=scope.days))  # the start of the period's first day
     runs = runs_of(history, recipes, since=since)
     if not runs:
         what = ", ".join(scope.recipes) if scope.recipes else "any audit"
